@@ -1,0 +1,76 @@
+# Erji Twin — the two commands a newcomer needs:
+#   make run    set everything up and start the product on its embedded defaults
+#   make test   set everything up (dev tools included) and run the whole suite
+# Everything else here is a building block of those two.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PYTHON  ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+DATA    ?= data
+DEMO    := $(DATA)/demo
+# Debian packages the build and the tests need: a C++ compiler builds `meshoptimizer`
+# from source; Node.js runs the three.js GLB checks.
+APT_PACKAGES := g++ nodejs npm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help run test system-deps node-deps bench lint clean
+
+help:
+	@echo "make run    - set up and run Erji Twin on its embedded defaults (demo data)"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make bench  - run the ingest benchmark (figures go to docs/performance.md)"
+	@echo "make lint   - ruff"
+
+## Python environment: created if missing, reinstalled when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 is needed (found $$($(PY) --version))"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## Debian packages, installed only when a command is missing.
+system-deps:
+	@missing=""; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null; then \
+			echo "installing Debian packages:$$missing"; \
+			$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+		else echo "error: please install:$$missing"; exit 1; fi; \
+	fi
+
+## three.js and the glTF validator, exactly as locked in viewer/js/package-lock.json.
+node-deps: viewer/js/node_modules/.package-lock.json
+viewer/js/node_modules/.package-lock.json: viewer/js/package-lock.json | system-deps
+	cd viewer/js && npm ci --no-audit --no-fund --loglevel=error
+
+## Until the server lands, "running the product" means: generate the demo building and
+## ingest it, printing what the pipeline made of it.
+run: $(VENV)/.installed
+	@mkdir -p $(DEMO)
+	@test -f $(DEMO)/sample-building.ifc || $(PY) -m sample_models $(DEMO)/sample-building.ifc --storeys 6 --bays-x 5 --bays-y 3
+	$(VENV)/bin/twin ingest $(DEMO)/sample-building.ifc --out $(DEMO)/sample-building
+
+test: $(VENV)/.installed-dev node-deps
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/ingest.py --markdown
+	$(PY) benchmarks/ingest.py --generated 100000 --repeat 1 --markdown
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) viewer/js/node_modules .pytest_cache .benchmarks-cache
