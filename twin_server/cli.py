@@ -1,0 +1,162 @@
+"""The ``twin`` command line.
+
+    twin ingest FILE --out DIR [--json] [--compression meshopt|quantized|none] [--threads N]
+
+Exit codes: 0 success; 2 bad input or usage (one line on stderr naming the file and the
+reason, no traceback). Anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``twin`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twin", description="Erji Twin (二级孪生) command line")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="process an IFC file into element records and a GLB",
+        description="Process an .ifc or .ifczip file into element records, spatial tree, georeference, GLB.",
+    )
+    ingest.add_argument("file", type=Path, help="the .ifc or .ifczip file")
+    ingest.add_argument(
+        "--out", type=Path, required=True, help="output folder (created; an earlier result is replaced)"
+    )
+    ingest.add_argument("--json", action="store_true", help="print only the summary, as JSON")
+    ingest.add_argument(
+        "--compression",
+        choices=("meshopt", "quantized", "none"),
+        default="meshopt",
+        help="GLB encoding: meshopt (smallest, default), quantized, or none (core glTF, largest)",
+    )
+    ingest.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="geometry worker processes (default: one per core; 0: in-process)",
+    )
+    ingest.set_defaults(run=_ingest)
+    return parser
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    import orjson
+
+    from ifc_processing import IfcProcessingError, process_model
+
+    try:
+        if args.json:
+            summary = process_model(args.file, args.out, compression=args.compression, workers=args.workers)
+        else:
+            summary = _with_progress(args)
+    except IfcProcessingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_summary(summary, args.out)
+    return 0
+
+
+def _with_progress(args: argparse.Namespace):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from ifc_processing import process_model
+
+    labels = {
+        "open": "opening",
+        "elements": "elements & properties",
+        "geometry": "geometry",
+        "glb": "writing GLB",
+        "write": "writing records",
+    }
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(labels.get(stage, stage), total=max(total, 1))
+            progress.update(tasks[stage], completed=done, total=max(total, 1))
+
+        return process_model(
+            args.file, args.out, on_progress=on_progress, compression=args.compression, workers=args.workers
+        )
+
+
+def _print_summary(summary, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary.source_file} → {out}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("schema", summary.schema),
+        (
+            "elements",
+            f"{summary.element_count:,} ({summary.space_count:,} spaces) in {summary.storey_count} storeys",
+        ),
+        ("with geometry", f"{summary.elements_with_geometry:,}"),
+        (
+            "geometry failures",
+            f"{summary.geometry_failures:,} (see failures.json)" if summary.geometry_failures else "0",
+        ),
+        ("triangles", f"{summary.triangles:,} drawn, {summary.stored_triangles:,} stored"),
+        (
+            "GLB",
+            f"{summary.outputs['model.glb'] / 1e6:.2f} MB "
+            f"({summary.glb_meshes} meshes, {summary.compression})",
+        ),
+        ("IFC / GLB", f"{summary.source_bytes / max(summary.outputs['model.glb'], 1):.1f}×"),
+        ("origin (m)", ", ".join(f"{v:.3f}" for v in summary.origin_m)),
+        ("georeference", summary.georef_source),
+        ("seconds", ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items())),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console = Console()
+    console.print(table)
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
