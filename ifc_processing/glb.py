@@ -511,53 +511,23 @@ class _GltfBuilder:
         self._instanced_mesh: dict[int, tuple[int, np.ndarray, float]] = {}  # id(shape) -> mesh, D, error
 
     def add_mesh(self, mesh: _Mesh, *, translucent: bool, max_error_m: float) -> tuple[int, float]:
+        """One node drawing a merged mesh; returns the node and its worst position error."""
         triangles, order = _optimise(mesh.triangles, len(mesh.positions_yup))
-        positions = mesh.positions_yup[order]
-        rgba = np.ascontiguousarray(mesh.rgba[order])
-        element = mesh.element[order]
-        count = len(positions)
-
-        node: dict = {}
-        lo, hi = positions.min(axis=0), positions.max(axis=0)
-        centre = (lo + hi) / 2
-        step = np.maximum((hi - lo) / 65534.0, 1e-6)  # metres per int16 unit, per axis
-        error = 0.0
-        if self.compression != "none" and float(step.max()) / 2 <= max_error_m:
-            quantised = np.round((positions - centre) / step).astype(np.int16)
-            error = float(np.abs(quantised * step + centre - positions).max())
-            packed = np.zeros((count, 4), dtype=np.int16)  # x, y, z, pad: 4-byte aligned
-            packed[:, :3] = quantised
-            position_view = self._view(packed, stride=8, target=_ARRAY_BUFFER)
-            position = self._accessor(
-                position_view, _SHORT, "VEC3", count, quantised.min(0), quantised.max(0)
-            )
-            node["translation"] = [float(v) for v in centre]
-            node["scale"] = [float(v) for v in step]
-            self.extensions.add("KHR_mesh_quantization")
-        else:
-            as_float = positions.astype(np.float32)
-            error = float(np.abs(as_float.astype(np.float64) - positions).max())
-            position_view = self._view(as_float, stride=12, target=_ARRAY_BUFFER)
-            position = self._accessor(position_view, _FLOAT, "VEC3", count, as_float.min(0), as_float.max(0))
-
-        padded = np.zeros((count, 2), dtype=np.uint16)  # element, pad: 4-byte aligned
-        padded[:, 0] = element
-        element_view = self._view(padded, stride=4, target=_ARRAY_BUFFER)
-        element_accessor = self._accessor(element_view, _USHORT, "SCALAR", count)
-        colour_view = self._view(rgba, stride=4, target=_ARRAY_BUFFER)
-        colour = self._accessor(colour_view, _UBYTE, "VEC4", count, normalized=True)
-        index_view = self._view(
-            triangles.astype(np.uint16).ravel(), stride=None, target=_ELEMENT_ARRAY_BUFFER
+        attributes, indices, dequantise, error = self._geometry(
+            mesh.positions_yup[order], mesh.rgba[order], triangles, max_error_m
         )
-        indices = self._accessor(index_view, _USHORT, "SCALAR", triangles.size)
+        padded = np.zeros((len(order), 2), dtype=np.uint16)  # element, pad: 4-byte aligned
+        padded[:, 0] = mesh.element[order]
+        element_view = self._view(padded, stride=4, target=_ARRAY_BUFFER)
+        attributes["_ELEMENT"] = self._accessor(element_view, _USHORT, "SCALAR", len(order))
 
-        attributes = {"POSITION": position, "COLOR_0": colour, "_ELEMENT": element_accessor}
-        node["mesh"] = self._mesh(attributes, indices, translucent)
+        node: dict = {"mesh": self._mesh(attributes, indices, translucent)}
+        if dequantise is not None:  # the node's transform undoes the int16 quantisation
+            node["translation"] = [float(v) for v in dequantise[:3, 3]]
+            node["scale"] = [float(v) for v in np.diag(dequantise)[:3]]
         node["extras"] = {"element_offset": mesh.element_offset, "element_count": mesh.element_count}
         self.doc["nodes"].append(node)
         self.triangles += len(triangles)
-        self.stored_triangles += len(triangles)
-        self.vertices += count
         return len(self.doc["nodes"]) - 1, error
 
     def add_instanced(
@@ -614,37 +584,52 @@ class _GltfBuilder:
         """Store a shape once, Y up in its local frame; return mesh, dequantisation, error."""
         triangles, order = _optimise(shape.triangles, len(shape.positions_m))
         local = (shape.positions_m @ _Y_UP[:3, :3].T)[order]
-        rgba = np.ascontiguousarray(shape.rgba[order])
-        count = len(local)
-        dequantise = np.eye(4)
-        lo, hi = local.min(axis=0), local.max(axis=0)
-        step = np.maximum((hi - lo) / 65534.0, 1e-6)
+        attributes, indices, dequantise, error = self._geometry(
+            local, shape.rgba[order], triangles, max_error_m
+        )
+        mesh = self._mesh(attributes, indices, translucent)
+        return mesh, (dequantise if dequantise is not None else np.eye(4)), error
+
+    def _geometry(
+        self, positions: np.ndarray, rgba: np.ndarray, triangles: np.ndarray, max_error_m: float
+    ) -> tuple[dict[str, int], int, np.ndarray | None, float]:
+        """POSITION, COLOR_0 and index accessors of one mesh.
+
+        Positions become int16 on a per-axis grid when that keeps every vertex within
+        ``max_error_m`` (and compression allows it), else float32. Returns the attribute
+        accessors, the index accessor, the 4×4 dequantisation matrix (``None`` for float32)
+        and the worst position error in metres.
+        """
+        count = len(positions)
+        lo, hi = positions.min(axis=0), positions.max(axis=0)
+        step = np.maximum((hi - lo) / 65534.0, 1e-6)  # metres per int16 unit, per axis
+        dequantise = None
         if self.compression != "none" and float(step.max()) / 2 <= max_error_m:
             centre = (lo + hi) / 2
-            quantised = np.round((local - centre) / step).astype(np.int16)
-            error = float(np.abs(quantised * step + centre - local).max())
-            packed = np.zeros((count, 4), dtype=np.int16)
+            quantised = np.round((positions - centre) / step).astype(np.int16)
+            error = float(np.abs(quantised * step + centre - positions).max())
+            packed = np.zeros((count, 4), dtype=np.int16)  # x, y, z, pad: 4-byte aligned
             packed[:, :3] = quantised
             view = self._view(packed, stride=8, target=_ARRAY_BUFFER)
             position = self._accessor(view, _SHORT, "VEC3", count, quantised.min(0), quantised.max(0))
+            dequantise = np.eye(4)
             dequantise[:3, :3] = np.diag(step)
             dequantise[:3, 3] = centre
             self.extensions.add("KHR_mesh_quantization")
         else:
-            as_float = local.astype(np.float32)
-            error = float(np.abs(as_float.astype(np.float64) - local).max())
+            as_float = positions.astype(np.float32)
+            error = float(np.abs(as_float.astype(np.float64) - positions).max())
             view = self._view(as_float, stride=12, target=_ARRAY_BUFFER)
             position = self._accessor(view, _FLOAT, "VEC3", count, as_float.min(0), as_float.max(0))
-        colour = self._accessor(
-            self._view(rgba, stride=4, target=_ARRAY_BUFFER), _UBYTE, "VEC4", count, normalized=True
-        )
+        colour_view = self._view(np.ascontiguousarray(rgba), stride=4, target=_ARRAY_BUFFER)
+        colour = self._accessor(colour_view, _UBYTE, "VEC4", count, normalized=True)
         index_view = self._view(
             triangles.astype(np.uint16).ravel(), stride=None, target=_ELEMENT_ARRAY_BUFFER
         )
         indices = self._accessor(index_view, _USHORT, "SCALAR", triangles.size)
         self.stored_triangles += len(triangles)
         self.vertices += count
-        return self._mesh({"POSITION": position, "COLOR_0": colour}, indices, translucent), dequantise, error
+        return {"POSITION": position, "COLOR_0": colour}, indices, dequantise, error
 
     def _mesh(self, attributes: dict[str, int], indices: int, translucent: bool) -> int:
         self.doc["meshes"].append(
