@@ -33,6 +33,11 @@ _BUILDING_CLASSES = ("IfcBuilding", "IfcFacility")
 _TREE_CLASSES = ("IfcSite", *_BUILDING_CLASSES, *_STOREY_CLASSES)
 _PROGRESS_EVERY = 2000  # elements between progress callbacks
 
+# Attribute positions fixed by inheritance (IfcRoot → IfcObject → IfcProduct → IfcElement)
+# in IFC2X3, IFC4 and IFC4X3. Reading by position skips ifcopenshell's lookup by name,
+# a third of the cost (4 µs instead of 13 µs for four attributes of an element).
+_GLOBAL_ID, _NAME, _DESCRIPTION, _OBJECT_TYPE, _TAG = 0, 2, 3, 4, 7
+
 
 @dataclass(slots=True)
 class ExtractedModel:
@@ -63,7 +68,7 @@ def check_unique_global_ids(model: ifcopenshell.file, path: Path) -> None:
     """Raise ``DuplicateGlobalIdError`` if two objects or types share a GlobalId."""
     seen: dict[str, int] = {}
     for obj in model.by_type("IfcObjectDefinition"):
-        global_id = obj.GlobalId
+        global_id = obj[_GLOBAL_ID]
         if global_id in seen:
             raise DuplicateGlobalIdError(
                 path,
@@ -110,9 +115,9 @@ def extract_model(
             on_progress("elements", done, total)
 
     for element in elements:
-        node_id = relations.tree_node_of(element)
-        if node_id is not None and node_id in tree_nodes:
-            tree_nodes[node_id].element_count += 1
+        node = relations.tree_node_of(element)
+        if node is not None and node.id() in tree_nodes:
+            tree_nodes[node.id()].element_count += 1
 
     storeys = sorted(
         (node for node in tree_nodes.values() if node.ifc_class in _STOREY_CLASSES),
@@ -124,18 +129,20 @@ def extract_model(
 def _record(
     element: ifcopenshell.entity_instance, relations: _Relations, properties: PropertyIndex
 ) -> ElementRecord:
-    element_type = relations.type_of.get(element.id())
+    step_id = element.id()
+    element_type = relations.type_of.get(step_id)
     container, storey, building = relations.location_of(element)
+    is_space = element.is_a("IfcSpace")
     return ElementRecord(
-        global_id=element.GlobalId,
-        step_id=element.id(),
+        global_id=element[_GLOBAL_ID],
+        step_id=step_id,
         ifc_class=element.is_a(),
         predefined_type=_predefined_type(element, element_type),
-        name=element.Name,
-        description=element.Description,
-        object_type=element.ObjectType,
-        tag=getattr(element, "Tag", None),
-        is_space=element.is_a("IfcSpace"),
+        name=element[_NAME],
+        description=element[_DESCRIPTION],
+        object_type=element[_OBJECT_TYPE],
+        tag=None if is_space else element[_TAG],
+        is_space=is_space,
         type_global_id=element_type.GlobalId if element_type else None,
         type_name=element_type.Name if element_type else None,
         type_class=element_type.is_a() if element_type else None,
@@ -221,18 +228,12 @@ class _Relations:
     def location_of(self, element: ifcopenshell.entity_instance) -> tuple:
         """``(container, storey, building)`` of an element: its nearest spatial ancestors."""
         parent = self.parent_of(element)
-        return self._locate(parent) if parent is not None else (None, None, None)
+        return self._locate(parent)[:3] if parent is not None else (None, None, None)
 
-    def tree_node_of(self, element: ifcopenshell.entity_instance) -> int | None:
-        """Id of the nearest ancestor that is a node of the spatial tree."""
-        node = self.parent_of(element)
-        seen = set()
-        while node is not None and node.id() not in seen:
-            if any(node.is_a(c) for c in _TREE_CLASSES):
-                return node.id()
-            seen.add(node.id())
-            node = self.parent_of(node)
-        return None
+    def tree_node_of(self, element: ifcopenshell.entity_instance) -> ifcopenshell.entity_instance | None:
+        """The nearest ancestor that is a node of the spatial tree (site, building, storey)."""
+        parent = self.parent_of(element)
+        return self._locate(parent)[3] if parent is not None else None
 
     def _locate(self, start: ifcopenshell.entity_instance) -> tuple:
         # Walk up to the first object already located (or the root), then fill the
@@ -243,16 +244,19 @@ class _Relations:
             seen.add(node.id())
             path.append(node)
             node = self.parent_of(node)
-        located = self._located.get(node.id(), (None, None, None)) if node is not None else (None, None, None)
+        nothing = (None, None, None, None)
+        located = self._located.get(node.id(), nothing) if node is not None else nothing
         for obj in reversed(path):
-            container, storey, building = located
+            container, storey, building, tree_node = located
             if obj.is_a("IfcSpatialStructureElement") or obj.is_a("IfcSpatialElement"):
                 container = obj
                 if any(obj.is_a(c) for c in _STOREY_CLASSES):
                     storey = obj
                 elif any(obj.is_a(c) for c in _BUILDING_CLASSES):
                     building = obj
-            located = (container, storey, building)
+                if any(obj.is_a(c) for c in _TREE_CLASSES):
+                    tree_node = obj
+            located = (container, storey, building, tree_node)
             self._located[obj.id()] = located
         return located
 

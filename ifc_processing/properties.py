@@ -122,16 +122,19 @@ class PropertyIndex:
             if kind == "IfcPropertySingleValue":
                 # Name, Description (IFC4: Specification), NominalValue, Unit
                 nominal, unit = member[2], member[3]
-                props[member[0]] = nominal.wrappedValue if nominal is not None else None
-                measure = nominal.is_a() if nominal is not None else None
+                props[member[0]] = nominal[0] if nominal is not None else None  # the wrapped value
+                if unit is None and nominal is not None:
+                    unit_symbol = self._default_symbol(nominal.is_a())
+                else:
+                    unit_symbol = self._symbol_of(unit) if unit is not None else None
             elif is_qto and kind in _SIMPLE_QUANTITIES:
                 # Name, Description, Unit, <value>, Formula
                 unit = member[2]
                 props[member[0]] = member[3]
-                measure = kind
+                unit_symbol = self._symbol_of(unit) if unit is not None else self._default_symbol(kind)
             else:
                 return None
-            symbol = self._symbol_of(unit) if unit is not None else self._default_symbol(measure)
+            symbol = unit_symbol
             if symbol is not None:
                 units[member[0]] = symbol
         return props, units
