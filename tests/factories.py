@@ -61,6 +61,27 @@ def tiny_model(
     return TinyModel(f, body, storey)
 
 
+def _placed_element(
+    m: TinyModel,
+    ifc_class: str,
+    name: str,
+    *,
+    at_m: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    representation: ifcopenshell.entity_instance | None = None,
+) -> ifcopenshell.entity_instance:
+    """A new element at ``at_m`` in the storey, with ``representation`` as its shape."""
+    element = ifcopenshell.api.root.create_entity(m.file, ifc_class=ifc_class, name=name)
+    matrix = np.eye(4)
+    matrix[:3, 3] = at_m
+    ifcopenshell.api.geometry.edit_object_placement(m.file, product=element, matrix=matrix)
+    if representation is not None:
+        ifcopenshell.api.geometry.assign_representation(
+            m.file, product=element, representation=representation
+        )
+    ifcopenshell.api.spatial.assign_container(m.file, relating_structure=m.storey, products=[element])
+    return element
+
+
 def add_wall(
     m: TinyModel,
     name: str,
@@ -71,16 +92,10 @@ def add_wall(
     height_m: float = 3.0,
     ifc_class: str = "IfcWall",
 ) -> ifcopenshell.entity_instance:
-    wall = ifcopenshell.api.root.create_entity(m.file, ifc_class=ifc_class, name=name)
-    matrix = np.eye(4)
-    matrix[:3, 3] = at_m
-    ifcopenshell.api.geometry.edit_object_placement(m.file, product=wall, matrix=matrix)
     rep = ifcopenshell.api.geometry.add_wall_representation(
         m.file, context=m.body, length=length_m, height=height_m, thickness=thickness_m
     )
-    ifcopenshell.api.geometry.assign_representation(m.file, product=wall, representation=rep)
-    ifcopenshell.api.spatial.assign_container(m.file, relating_structure=m.storey, products=[wall])
-    return wall
+    return _placed_element(m, ifc_class, name, at_m=at_m, representation=rep)
 
 
 def add_item_element(
@@ -91,12 +106,8 @@ def add_item_element(
     ifc_class: str = "IfcFurniture",
 ) -> ifcopenshell.entity_instance:
     """An element whose body is the given representation item, contained in the storey."""
-    element = ifcopenshell.api.root.create_entity(m.file, ifc_class=ifc_class, name=name)
-    ifcopenshell.api.geometry.edit_object_placement(m.file, product=element, matrix=np.eye(4))
     representation = m.file.createIfcShapeRepresentation(m.body, "Body", representation_type, [item])
-    element.Representation = m.file.createIfcProductDefinitionShape(None, None, [representation])
-    ifcopenshell.api.spatial.assign_container(m.file, relating_structure=m.storey, products=[element])
-    return element
+    return _placed_element(m, ifc_class, name, representation=representation)
 
 
 def add_sphere(m: TinyModel, name: str, radius_m: float = 1.0) -> ifcopenshell.entity_instance:
@@ -113,11 +124,7 @@ def add_zero_radius_extrusion(m: TinyModel, name: str) -> ifcopenshell.entity_in
     representation = ifcopenshell.api.geometry.add_profile_representation(
         m.file, context=m.body, profile=profile, depth=1.0
     )
-    element = ifcopenshell.api.root.create_entity(m.file, ifc_class="IfcColumn", name=name)
-    ifcopenshell.api.geometry.edit_object_placement(m.file, product=element, matrix=np.eye(4))
-    ifcopenshell.api.geometry.assign_representation(m.file, product=element, representation=representation)
-    ifcopenshell.api.spatial.assign_container(m.file, relating_structure=m.storey, products=[element])
-    return element
+    return _placed_element(m, "IfcColumn", name, representation=representation)
 
 
 def add_typed_column(
@@ -145,12 +152,8 @@ def add_typed_column(
             f, context=m.body, profile=profile, depth=3.0
         )
         ifcopenshell.api.geometry.assign_representation(f, product=column_type, representation=representation)
-    column = ifcopenshell.api.root.create_entity(f, ifc_class="IfcColumn", name=name)
-    matrix = np.eye(4)
-    matrix[:3, 3] = at_m
-    ifcopenshell.api.geometry.edit_object_placement(f, product=column, matrix=matrix)
+    column = _placed_element(m, "IfcColumn", name, at_m=at_m)
     ifcopenshell.api.type.assign_type(f, related_objects=[column], relating_type=column_type)
-    ifcopenshell.api.spatial.assign_container(f, relating_structure=m.storey, products=[column])
     return column, column_type
 
 
