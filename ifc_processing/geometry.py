@@ -81,6 +81,7 @@ _CHUNKS_PER_WORKER = 4  # enough to even out the workers' loads, few enough to s
 _OPENING_COST = 20.0
 _SHARED_COST = 0.1
 _CRASH_REASON = "the geometry kernel crashed on this element"
+_VOIDED_REASON = "its openings cut away the whole element (it has geometry without them)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,6 +466,8 @@ def _tessellate(
             reasons.setdefault(step_id, reason)
         tried.append(kernel)
         pending = [p for p in pending if p.id() not in produced]
+    for step_id in _fully_voided(model, pending, kernels[0], threads):
+        reasons.setdefault(step_id, _VOIDED_REASON)
     outcome.failures = [
         (p.id(), reasons.get(p.id(), "the kernel produced no triangles and logged no reason"), tuple(tried))
         for p in pending
@@ -473,6 +476,31 @@ def _tessellate(
     used = {p.shape_key for p in outcome.placed}
     outcome.shapes = {key: shape for key, shape in outcome.shapes.items() if key in used}
     return outcome
+
+
+def _fully_voided(
+    model: ifcopenshell.file, products: Sequence[ifcopenshell.entity_instance], kernel: str, threads: int
+) -> set[int]:
+    """Step ids of elements that have triangles only while their openings are not cut.
+
+    Exporters sometimes void a whole element (Revit: a wall segment entirely taken by a
+    storefront opening). The kernels then rightly return nothing and log no reason; this
+    check lets the failure log say why.
+    """
+    holed = [p for p in products if getattr(p, "HasOpenings", None)]
+    if not holed:
+        return set()
+    settings = iterator_settings()
+    settings.set("disable-opening-subtractions", True)
+    iterator = ifcopenshell.geom.iterator(settings, model, threads, geometry_library=kernel, include=holed)
+    found = set()
+    has_shapes = bool(iterator.initialize())
+    while has_shapes:
+        element = iterator.get()
+        if len(element.geometry.faces_buffer):
+            found.add(element.id)
+        has_shapes = bool(iterator.next())
+    return found & {p.id() for p in holed}
 
 
 def _merge(

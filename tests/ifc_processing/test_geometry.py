@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import ifcopenshell
+import ifcopenshell.api.geometry
+import ifcopenshell.api.root
 import ifcopenshell.api.style
 import ifcopenshell.geom
 import numpy as np
@@ -183,3 +185,34 @@ def test_a_bug_in_a_worker_is_raised_not_hidden(tmp_path: Path, monkeypatch) -> 
         with pytest.raises(RuntimeError, match="ValueError: boom"):
             tessellation.finish()
     assert all(not job.process.is_alive() for job in tessellation._jobs)
+
+
+def test_an_element_voided_entirely_by_its_opening_says_so(tmp_path: Path) -> None:
+    import ifcopenshell.api.feature
+
+    model = tiny_model()
+    wall = add_wall(model, "W1", length_m=2.0, height_m=3.0)
+    # An opening flush with the wall's ends and base, through its thickness and above its
+    # top, as Revit exports a wall segment entirely taken by a storefront (Janesville has
+    # two). (An opening strictly larger in every direction is ignored by the kernel.)
+    opening = ifcopenshell.api.root.create_entity(model.file, ifc_class="IfcOpeningElement", name="O1")
+    body = ifcopenshell.api.geometry.add_wall_representation(
+        model.file, context=model.body, length=2.0, height=3.05, thickness=0.6
+    )
+    ifcopenshell.api.geometry.edit_object_placement(
+        model.file, product=opening, matrix=_translation(0.0, -0.2, 0.0)
+    )
+    ifcopenshell.api.geometry.assign_representation(model.file, product=opening, representation=body)
+    ifcopenshell.api.feature.add_feature(model.file, feature=opening, element=wall)
+    path = model.write(tmp_path / "voided.ifc")
+    with open_model(path) as loaded:
+        result = Tessellation(loaded.file, select_elements(loaded.file)).finish()
+    (failure,) = result.failures
+    assert failure.global_id == wall.GlobalId
+    assert "openings cut away the whole element" in failure.reason
+
+
+def _translation(x: float, y: float, z: float) -> np.ndarray:
+    matrix = np.eye(4)
+    matrix[:3, 3] = (x, y, z)
+    return matrix
