@@ -31,7 +31,11 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import re
+import shutil
+import signal
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -188,19 +192,22 @@ class _Job:
 
 
 class Tessellation:
-    """Tessellates ``products``; ``start()`` early, ``finish()`` later.
+    """Tessellates ``products``; ``start()`` early, ``finish()`` later, ``close()`` always.
 
     ``start()`` forks the workers and returns at once, so the caller can extract
-    properties meanwhile; ``finish()`` collects the results. Call ``start()`` before
-    starting any thread that must not be forked. ``workers=0`` tessellates in this
-    process instead (with ``default_threads()`` iterator threads).
+    properties meanwhile; ``finish()`` collects the results. Workers spool each result to
+    a file in ``work_dir`` (default: the system temp folder) so they never wait for this
+    process to read. Call ``start()`` before starting any thread that must not be
+    forked. ``workers=0`` tessellates in this process instead (with ``default_threads()``
+    iterator threads). Use it as a context manager, or call ``close()``, so that workers
+    never outlive an error.
 
     Example::
 
-        tessellation = Tessellation(model, elements)
-        tessellation.start()
-        ...  # other work overlaps with tessellation
-        result = tessellation.finish()
+        with Tessellation(model, elements) as tessellation:
+            tessellation.start()
+            ...  # other work overlaps with tessellation
+            result = tessellation.finish()
     """
 
     def __init__(
@@ -210,16 +217,27 @@ class Tessellation:
         *,
         kernels: Sequence[str] = DEFAULT_KERNELS,
         workers: int | None = None,
+        work_dir: str | os.PathLike | None = None,
     ) -> None:
         if not kernels:
             raise ValueError("at least one geometry kernel is needed")
+        if workers is not None and workers < 0:
+            raise ValueError(f"workers must be 0 or more, not {workers}")
         self._model = model
         self._expected = [p for p in products if expects_geometry(p)]
         self._kernels = tuple(kernels)
         wanted = default_workers() if workers is None else workers
         self._workers = min(wanted, len(self._expected))
+        self._work_dir = work_dir
+        self._spool: str | None = None
         self._jobs: list[_Job] = []
         self._started = False
+
+    def __enter__(self) -> Tessellation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def expected_count(self) -> int:
@@ -233,6 +251,7 @@ class Tessellation:
         self._started = True
         if self._workers == 0:
             return
+        self._spool = tempfile.mkdtemp(prefix="ifc-geometry-", dir=self._work_dir)
         plan = _plan_chunks(self._expected, self._workers * _CHUNKS_PER_WORKER)
         counter = _counter()
         for _ in range(min(self._workers, len(plan))):
@@ -244,24 +263,39 @@ class Tessellation:
         total = len(self._expected)
         outcomes: list[_Outcome] = []
         crashed: list[int] = []
-        if self._workers == 0:
-            report = _progress_reporter(on_progress, total)
-            outcomes.append(
-                _tessellate(self._model, self._expected, self._kernels, default_threads(), report)
-            )
-        else:
-            self._collect(outcomes, crashed, on_progress, total)
+        try:
+            if self._workers == 0:
+                report = _progress_reporter(on_progress, total)
+                outcomes.append(
+                    _tessellate(self._model, self._expected, self._kernels, default_threads(), report)
+                )
+            else:
+                self._drain(outcomes, crashed, on_progress, total)
+        finally:
+            self.close()
         result = _merge(outcomes, crashed, self._model, self._kernels)
         if on_progress:
             on_progress("geometry", total, total)
         return result
+
+    def close(self) -> None:
+        """Stop every worker still running and remove spooled results (idempotent)."""
+        for job in self._jobs:
+            if job.process.is_alive():
+                job.process.kill()
+            job.process.join()
+            job.connection.close()
+        self._jobs = []
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
 
     def _fork(self, plan: list[list[int]], counter) -> _Job:
         context = multiprocessing.get_context("fork")
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(
             target=_worker,
-            args=(self._model, plan, counter, self._kernels, sender),
+            args=(self._model, plan, counter, self._kernels, self._spool, sender),
             name="ifc-geometry",
             daemon=True,
         )
@@ -272,55 +306,44 @@ class Tessellation:
             warnings.simplefilter("ignore", DeprecationWarning)
             process.start()
         sender.close()
-        return _Job(process, receiver, plan, counter)
-
-    def _collect(
-        self,
-        outcomes: list[_Outcome],
-        crashed: list[int],
-        on_progress: ProgressCallback | None,
-        total: int,
-    ) -> None:
-        jobs = {job.connection: job for job in self._jobs}
-        try:
-            self._drain(jobs, outcomes, crashed, on_progress, total)
-        finally:
-            # On an error or an interrupt, leave no worker running behind us.
-            for job in jobs.values():
-                job.process.kill()
-                job.process.join()
-                job.connection.close()
+        job = _Job(process, receiver, plan, counter)
+        self._jobs.append(job)
+        return job
 
     def _drain(
         self,
-        jobs: dict[multiprocessing.connection.Connection, _Job],
         outcomes: list[_Outcome],
         crashed: list[int],
         on_progress: ProgressCallback | None,
         total: int,
     ) -> None:
         done = 0
-        while jobs:
-            for connection in multiprocessing.connection.wait(list(jobs)):
-                job = jobs[connection]
+        waiting: list[list[int]] = []  # halves of crashed chunks, run as workers free up
+        active = {job.connection: job for job in self._jobs}
+        while active or waiting:
+            while waiting and len(active) < self._workers:
+                job = self._fork([waiting.pop()], _counter())
+                active[job.connection] = job
+            for connection in multiprocessing.connection.wait(list(active)):
+                job = active[connection]
                 try:
                     message = connection.recv()
                 except (EOFError, OSError):
-                    # The worker died without saying goodbye: a kernel crash. A
-                    # replacement takes over the unclaimed chunks of its plan, and the
-                    # chunk it was on is halved and re-run, each half on its own, until
-                    # the element responsible stands alone.
-                    del jobs[connection]
+                    # The worker died without saying goodbye: a kernel crash. Its chunk
+                    # is halved and re-run until the element responsible stands alone;
+                    # a replacement takes over the chunks of its plan nobody claimed.
+                    del active[connection]
                     job.process.join()
-                    retries = [self._fork(job.plan, job.counter)]
+                    connection.close()
                     if job.claimed is not None:
                         ids = job.plan[job.claimed]
                         if len(ids) == 1:
                             crashed.append(ids[0])
                         else:
-                            for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-                                retries.append(self._fork([half], _counter()))
-                    jobs.update((retry.connection, retry) for retry in retries)
+                            waiting += [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+                    if job.counter.value < len(job.plan):
+                        replacement = self._fork(job.plan, job.counter)
+                        active[replacement.connection] = replacement
                     continue
                 kind = message[0]
                 if kind == "error":
@@ -332,10 +355,12 @@ class Tessellation:
                     if on_progress:
                         on_progress("geometry", done, total)
                 elif kind == "done":
-                    outcomes.append(message[1])
+                    with open(message[1], "rb") as spooled:
+                        outcomes.append(pickle.load(spooled))
+                    os.remove(message[1])
                     job.claimed = None
                 else:  # "exit": no chunk left
-                    del jobs[connection]
+                    del active[connection]
                     connection.close()
                     job.process.join()
 
@@ -381,9 +406,16 @@ def _plan_chunks(products: list, count: int) -> list[list[int]]:
 
 
 def _worker(
-    model: ifcopenshell.file, plan: list[list[int]], counter, kernels: tuple[str, ...], sender
+    model: ifcopenshell.file, plan: list[list[int]], counter, kernels: tuple[str, ...], spool: str, sender
 ) -> None:
-    """Body of a forked worker: claim chunks of ``plan`` until none is left."""
+    """Body of a forked worker: claim chunks of ``plan`` until none is left.
+
+    Each result is pickled to a file in ``spool`` and only its path goes through the
+    pipe: a result is far larger than a pipe's buffer, and the parent, busy extracting
+    properties, does not read until it has finished.
+    """
+    # Ctrl-C reaches the whole process group; the parent decides and kills us if needed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         while True:
             with counter.get_lock():
@@ -394,7 +426,10 @@ def _worker(
             sender.send(("claim", index))
             products = [model.by_id(step_id) for step_id in plan[index]]
             outcome = _tessellate(model, products, kernels, 1, lambda n: sender.send(("progress", n)))
-            sender.send(("done", outcome))
+            path = os.path.join(spool, f"{os.getpid()}-{index}.pickle")
+            with open(path, "wb") as out:
+                pickle.dump(outcome, out, protocol=pickle.HIGHEST_PROTOCOL)
+            sender.send(("done", path))
         sender.send(("exit",))
     except Exception as exc:  # a bug, not a kernel crash: the parent re-raises it
         sender.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -537,6 +572,8 @@ def _merge(
 def _shape(geometry: wrapper.Triangulation) -> Shape:
     positions = np.frombuffer(geometry.verts_buffer, "d").reshape(-1, 3)
     triangles = np.frombuffer(geometry.faces_buffer, "i").reshape(-1, 3).astype(np.uint32)
+    if not len(triangles):  # a failed or fully voided element: nothing to colour
+        return Shape(positions.copy(), triangles, np.zeros((len(positions), 4), dtype=np.uint8))
     material_ids = np.frombuffer(geometry.material_ids_buffer, "i")
     colours = np.frombuffer(geometry.colors_buffer, "d").reshape(-1, 4)
     palette = np.vstack([colours, _NO_STYLE]) if len(colours) else _NO_STYLE

@@ -216,3 +216,42 @@ def _translation(x: float, y: float, z: float) -> np.ndarray:
     matrix = np.eye(4)
     matrix[:3, 3] = (x, y, z)
     return matrix
+
+
+def test_a_voided_element_with_several_styles_does_not_abort_the_model(tmp_path: Path) -> None:
+    import ifcopenshell.api.feature
+
+    model = tiny_model()
+    wall = add_wall(model, "two-layer wall", length_m=2.0, height_m=3.0)
+    add_wall(model, "W2", at_m=(0.0, 5.0, 0.0))
+    body = wall.Representation.Representations[0]
+    inner = ifcopenshell.api.geometry.add_wall_representation(
+        model.file, context=model.body, length=2.0, height=3.0, thickness=0.1
+    )
+    body.Items = (*body.Items, *inner.Items)  # a second item, for a second style
+    for item, colour in zip(body.Items, ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)), strict=True):
+        style = ifcopenshell.api.style.add_style(model.file, name=f"s{colour}")
+        ifcopenshell.api.style.add_surface_style(
+            model.file,
+            style=style,
+            ifc_class="IfcSurfaceStyleShading",
+            attributes={
+                "SurfaceColour": {"Name": None, "Red": colour[0], "Green": colour[1], "Blue": colour[2]}
+            },
+        )
+        model.file.createIfcStyledItem(item, [style], None)
+    opening = ifcopenshell.api.root.create_entity(model.file, ifc_class="IfcOpeningElement", name="O1")
+    cut = ifcopenshell.api.geometry.add_wall_representation(
+        model.file, context=model.body, length=2.0, height=3.05, thickness=0.6
+    )
+    ifcopenshell.api.geometry.edit_object_placement(
+        model.file, product=opening, matrix=_translation(0.0, -0.2, 0.0)
+    )
+    ifcopenshell.api.geometry.assign_representation(model.file, product=opening, representation=cut)
+    ifcopenshell.api.feature.add_feature(model.file, feature=opening, element=wall)
+    path = model.write(tmp_path / "voided-styled.ifc")
+    with open_model(path) as loaded:
+        for workers in (0, 2):
+            result = Tessellation(loaded.file, select_elements(loaded.file), workers=workers).finish()
+            assert [p.step_id for p in result.placed] != []  # W2 survives
+            assert [f.global_id for f in result.failures] == [wall.GlobalId]
