@@ -434,20 +434,64 @@ def _trs(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     rotation[mirrored, :, 0] *= -1
     gram = np.einsum("nji,njk->nik", rotation, rotation)
     ok &= np.abs(gram - np.eye(3)).max(axis=(1, 2)) < 1e-6
-    m = rotation
-    w = np.sqrt(np.maximum(0.0, 1 + m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2])) / 2
-    x = np.copysign(
-        np.sqrt(np.maximum(0.0, 1 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2])) / 2, m[:, 2, 1] - m[:, 1, 2]
-    )
-    y = np.copysign(
-        np.sqrt(np.maximum(0.0, 1 - m[:, 0, 0] + m[:, 1, 1] - m[:, 2, 2])) / 2, m[:, 0, 2] - m[:, 2, 0]
-    )
-    z = np.copysign(
-        np.sqrt(np.maximum(0.0, 1 - m[:, 0, 0] - m[:, 1, 1] + m[:, 2, 2])) / 2, m[:, 1, 0] - m[:, 0, 1]
-    )
-    quaternion = np.column_stack([x, y, z, w])
-    quaternion /= np.linalg.norm(quaternion, axis=1, keepdims=True)
+    quaternion = _quaternions(rotation)
     return matrices[:, :3, 3].copy(), quaternion, scale, ok
+
+
+def _quaternions(rotation: np.ndarray) -> np.ndarray:
+    """Unit quaternions (x, y, z, w) of (n, 3, 3) rotation matrices.
+
+    Shepperd's method: each matrix is solved from whichever of w, x, y, z is largest, so
+    the division is well conditioned and 180° turns (w = 0) keep their signs.
+    """
+    m = rotation
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    pick = np.argmax(np.stack([trace, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1), axis=1)
+    q = np.empty((len(m), 4))
+    for case in range(4):
+        rows = pick == case
+        r = m[rows]
+        if case == 0:
+            s = np.sqrt(1.0 + r[:, 0, 0] + r[:, 1, 1] + r[:, 2, 2]) * 2  # s = 4w
+            q[rows] = np.column_stack(
+                [
+                    (r[:, 2, 1] - r[:, 1, 2]) / s,
+                    (r[:, 0, 2] - r[:, 2, 0]) / s,
+                    (r[:, 1, 0] - r[:, 0, 1]) / s,
+                    s / 4,
+                ]
+            )
+        elif case == 1:
+            s = np.sqrt(1.0 + r[:, 0, 0] - r[:, 1, 1] - r[:, 2, 2]) * 2  # s = 4x
+            q[rows] = np.column_stack(
+                [
+                    s / 4,
+                    (r[:, 0, 1] + r[:, 1, 0]) / s,
+                    (r[:, 0, 2] + r[:, 2, 0]) / s,
+                    (r[:, 2, 1] - r[:, 1, 2]) / s,
+                ]
+            )
+        elif case == 2:
+            s = np.sqrt(1.0 + r[:, 1, 1] - r[:, 0, 0] - r[:, 2, 2]) * 2  # s = 4y
+            q[rows] = np.column_stack(
+                [
+                    (r[:, 0, 1] + r[:, 1, 0]) / s,
+                    s / 4,
+                    (r[:, 1, 2] + r[:, 2, 1]) / s,
+                    (r[:, 0, 2] - r[:, 2, 0]) / s,
+                ]
+            )
+        else:
+            s = np.sqrt(1.0 + r[:, 2, 2] - r[:, 0, 0] - r[:, 1, 1]) * 2  # s = 4z
+            q[rows] = np.column_stack(
+                [
+                    (r[:, 0, 2] + r[:, 2, 0]) / s,
+                    (r[:, 1, 2] + r[:, 2, 1]) / s,
+                    s / 4,
+                    (r[:, 1, 0] - r[:, 0, 1]) / s,
+                ]
+            )
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
 def _table(
@@ -676,7 +720,9 @@ class _GltfBuilder:
 
     def write(self, path: Path) -> int:
         doc = self.doc
-        doc["buffers"] = [{"byteLength": len(self.binary)}]
+        # glTF forbids empty buffers and empty child lists: a model without any geometry
+        # becomes a scene with one empty "model" node and its element table.
+        doc["buffers"] = [{"byteLength": len(self.binary)}] if self.binary else []
         if self.compression == "meshopt" and doc["bufferViews"]:
             doc["buffers"].append(
                 {
@@ -688,9 +734,12 @@ class _GltfBuilder:
         if self.extensions:
             doc["extensionsUsed"] = sorted(self.extensions)
             doc["extensionsRequired"] = sorted(self.extensions)
-        for key in ("accessors", "bufferViews", "meshes"):
+        for key in ("accessors", "bufferViews", "meshes", "buffers"):
             if not doc[key]:
                 del doc[key]
+        for node in doc["nodes"]:
+            if "children" in node and not node["children"]:
+                del node["children"]
         json_bytes = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         json_bytes += b" " * (-len(json_bytes) % 4)
         binary = bytes(self.binary) + b"\0" * (-len(self.binary) % 4)

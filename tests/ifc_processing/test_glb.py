@@ -204,6 +204,15 @@ def test_trs_decomposition_round_trips_rotation_mirror_and_scale() -> None:
             m[:3, :3] = q * scale
             m[:3, 3] = rng.normal(size=3) * 100
             matrices.append(m)
+    # Half turns (w = 0) about axes with mixed signs, where sign recovery is delicate.
+    for axis in ([1, 0, 1], [1, -1, 0], [0, 1, -1], [1, 1, 1], [0, 0, 1]):
+        a = np.array(axis, dtype=float) / np.linalg.norm(axis)
+        m = np.eye(4)
+        m[:3, :3] = 2 * np.outer(a, a) - np.eye(3)  # rotation by 180° about a
+        matrices.append(m)
+    upside_down = np.eye(4)  # IfcAxis2Placement3D with Axis (0,0,-1), RefDirection (0,1,0)
+    upside_down[:3, :3] = np.column_stack([[0, 1, 0], [1, 0, 0], [0, 0, -1]])
+    matrices.append(upside_down)
     matrices = np.array(matrices)
     t, quaternion, s, ok = _trs(matrices)
     assert ok.all()
