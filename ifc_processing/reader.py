@@ -33,12 +33,17 @@ SUPPORTED_SCHEMAS = ("IFC2X3", "IFC4", "IFC4X3_ADD2")
 _STEP_MAGIC = b"ISO-10303-21;"
 _STEP_END = b"END-ISO-10303-21;"
 _ZIP_MAGIC = b"PK\x03\x04"
-_BLOCK_BYTES = 64 * 1024 * 1024  # scan size: bounded memory for multi-GB files
+_BLOCK_BYTES = 64 * 1024 * 1024  # the scan reads this much at a time, whatever the file size
+_OVERLAP_BYTES = 64  # kept between blocks: longer than any pattern below
 # \X\80..\X\9F are C1 control characters in ISO 8859-1: no real text contains them. Seeing
 # them means a legacy code page (Shift-JIS, GBK, ...) was smuggled through 8-bit escapes,
 # and every such string would reach users garbled.
 _C1_ESCAPE = re.compile(rb"\\X\\[89][0-9A-Fa-f]")
 _NON_ASCII = re.compile(rb"[\x80-\xff]+")
+_ENTITY_LINE = re.compile(rb"\n#\d+\s*=")
+_X2_RUN = re.compile(rb"\\X2\\((?:[0-9A-Fa-f]{4})+)\\X0\\")
+# A UTF-16 surrogate code unit (D800-DFFF) on a 4-digit boundary inside a \X2\ escape.
+_X2_SURROGATE = re.compile(rb"\\X2\\(?:[0-9A-Fa-f]{4})*?[Dd][89ABab][0-9A-Fa-f]{2}")
 # A parsed model holding fewer instances than this share of the `#n=` lines in the file
 # lost part of its DATA section (e.g. to an unterminated comment). 0.9 leaves room for
 # lines that merely start with '#' inside long strings.
@@ -110,11 +115,11 @@ def open_model(
 
         scan = _scan_step_bytes(path, step_path)
         warnings: list[str] = []
-        if scan.non_ascii:
-            step_path = _reencode_utf8(path, step_path, Path(tmp) / "reencoded.ifc")
+        if scan.needs_rewrite:
+            step_path = _rewrite_text(path, step_path, Path(tmp) / "reencoded.ifc")
             warnings.append(
-                "raw UTF-8 text was re-encoded as ISO 10303-21 \\X2\\ escapes "
-                "(the exporter wrote non-ASCII bytes into the file)"
+                "text was re-encoded as ISO 10303-21 escapes ifcopenshell reads (the exporter wrote raw "
+                "UTF-8 bytes or UTF-16 surrogate pairs); nothing was lost"
             )
 
         wrapper.set_log_format_json()
@@ -133,14 +138,14 @@ def open_model(
             raise UnsupportedSchemaError(
                 path, f"schema {schema} is not supported; supported: {', '.join(SUPPORTED_SCHEMAS)}"
             )
-        _check_parsed_share(path, step_path, model, scan.entity_lines, parser_errors)
+        _check_parsed_share(path, step_path, model, scan.line_starts, parser_errors)
         yield LoadedModel(model, path, schema, warnings, parser_errors)
 
 
 @dataclass(slots=True)
 class _ByteScan:
-    entity_lines: int
-    non_ascii: bool
+    line_starts: int  # lines starting with '#': at least the number of entity instances
+    needs_rewrite: bool
 
 
 def _check_magic(path: Path, head: bytes) -> None:
@@ -157,7 +162,14 @@ def _extract_zip_member(path: Path, tmp: Path, *, max_unzipped_bytes: int) -> Pa
     """Copy the single ``.ifc`` member of an ``.ifczip`` to ``tmp``, capping its size."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [i for i in archive.infolist() if not i.is_dir()]
+            # Finder's zips carry __MACOSX/._name resource forks next to the real files.
+            members = [
+                i
+                for i in archive.infolist()
+                if not i.is_dir()
+                and not i.filename.startswith("__MACOSX/")
+                and not Path(i.filename).name.startswith("._")
+            ]
             ifc_members = [i for i in members if i.filename.lower().endswith(".ifc")]
             if not ifc_members:
                 if any(i.filename.lower().endswith(".ifcxml") for i in members):
@@ -183,6 +195,10 @@ def _extract_zip_member(path: Path, tmp: Path, *, max_unzipped_bytes: int) -> Pa
             return target
     except zipfile.BadZipFile as exc:
         raise IfcOpenError(path, f"corrupt zip archive: {_first_line(exc)}") from exc
+    except RuntimeError as exc:  # zipfile's way of saying "encrypted, password required"
+        raise IfcOpenError(
+            path, f"zip archive is password-protected or unreadable: {_first_line(exc)}"
+        ) from exc
     except (NotImplementedError, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise IfcOpenError(path, f"unreadable zip archive: {_first_line(exc)}") from exc
 
@@ -199,17 +215,22 @@ def _scan_step_bytes(path: Path, step_path: Path) -> _ByteScan:
             f"file is truncated: it ends without END-ISO-10303-21; (its last line is {_last_line(tail)!r})",
         )
 
-    entity_lines = 0
-    non_ascii = False
+    line_starts = 0
+    needs_rewrite = False
     offset = 0
     previous = b""
     with step_path.open("rb") as fh:
         while block := fh.read(_BLOCK_BYTES):
-            # Patterns are at most 5 bytes long; an 8-byte overlap catches those split
-            # across two blocks without counting anything twice.
             window = previous + block
-            entity_lines += block.count(b"\n#") + (1 if previous.endswith(b"\n") and block[:1] == b"#" else 0)
-            non_ascii = non_ascii or not block.isascii()
+            # Lines starting with '#': an upper bound of the entity count (a wrapped
+            # reference list also starts lines with '#'), exact enough to pass good files
+            # at C speed; _check_parsed_share recounts precisely if it looks short.
+            line_starts += block.count(b"\n#") + (1 if previous.endswith(b"\n") and block[:1] == b"#" else 0)
+            needs_rewrite = (
+                needs_rewrite
+                or not block.isascii()
+                or (b"\\X2\\" in window and _X2_SURROGATE.search(window) is not None)
+            )
             if match := _C1_ESCAPE.search(window):
                 at = offset - len(previous) + match.start()
                 escape = window[match.start() : match.end() + 1].decode("ascii", "replace")
@@ -220,41 +241,71 @@ def _scan_step_bytes(path: Path, step_path: Path) -> _ByteScan:
                     "(e.g. Shift-JIS or GBK) and would be garbled; re-export with UTF-8 (\\X2\\) text",
                 )
             offset += len(block)
-            previous = block[-8:]
-    return _ByteScan(entity_lines=entity_lines, non_ascii=non_ascii)
+            previous = block[-_OVERLAP_BYTES:]
+    return _ByteScan(line_starts=line_starts, needs_rewrite=needs_rewrite)
 
 
-def _reencode_utf8(path: Path, step_path: Path, target: Path) -> Path:
-    """Rewrite raw non-ASCII runs as ``\\X2\\``/``\\X4\\`` escapes, which ifcopenshell reads.
+def _rewrite_text(path: Path, step_path: Path, target: Path) -> Path:
+    """Rewrite text ifcopenshell would lose into escapes it reads, in a copy.
 
-    Non-ASCII bytes can only sit inside strings or comments, so escaping every run is
-    safe. Runs that are not valid UTF-8 mean an unknown code page: refuse the file.
+    * Raw non-ASCII runs (exporters writing UTF-8 bytes into strings) become
+      ``\\X2\\``/``\\X4\\`` escapes. Such bytes can only sit inside strings or comments, so
+      escaping every run is safe; runs that are not valid UTF-8 mean an unknown code page,
+      and the file is refused.
+    * ``\\X2\\`` escapes holding UTF-16 surrogate pairs (characters beyond U+FFFF, e.g. rare
+      CJK ideographs) become ``\\X4\\``: ifcopenshell drops surrogates without a word.
+    * A UTF-8 byte order mark is dropped (the STEP header must come first).
+
+    This reads the whole file into memory, which only files that need it pay for.
     """
     data = step_path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
 
-    def escape(match: re.Match[bytes]) -> bytes:
+    def line_of(offset: int) -> int:
+        return data.count(b"\n", 0, offset) + 1
+
+    def escape_raw(match: re.Match[bytes]) -> bytes:
         try:
             text = match.group().decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, match.start()) + 1
             raise EncodingError(
                 path,
-                f"line {line}: bytes "
-                f"{match.group()[:4].hex(' ')} are neither ISO 10303-21 nor UTF-8 text; "
-                "re-export the file with UTF-8 text",
+                f"line {line_of(match.start())}: bytes {match.group()[:4].hex(' ')} are neither "
+                "ISO 10303-21 nor UTF-8 text; re-export the file with UTF-8 text",
             ) from exc
-        if all(ord(ch) <= 0xFFFF for ch in text):
-            return b"\\X2\\" + text.encode("utf-16-be").hex().upper().encode() + b"\\X0\\"
-        return b"\\X4\\" + text.encode("utf-32-be").hex().upper().encode() + b"\\X0\\"
+        return _escape(text)
 
-    target.write_bytes(_NON_ASCII.sub(escape, data))
+    def widen_x2(match: re.Match[bytes]) -> bytes:
+        try:
+            text = bytes.fromhex(match.group(1).decode("ascii")).decode("utf-16-be")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EncodingError(
+                path, f"line {line_of(match.start())}: a \\X2\\ escape holds an unpaired UTF-16 surrogate"
+            ) from exc
+        return _escape(text)
+
+    data = _NON_ASCII.sub(escape_raw, data)
+    data = _X2_RUN.sub(lambda m: widen_x2(m) if _X2_SURROGATE.match(m.group()) else m.group(), data)
+    target.write_bytes(data)
     return target
 
 
+def _escape(text: str) -> bytes:
+    """ISO 10303-21 escape of ``text``: \\X2\\ (UTF-16) if it fits the BMP, else \\X4\\."""
+    if all(ord(ch) <= 0xFFFF for ch in text):
+        return b"\\X2\\" + text.encode("utf-16-be").hex().upper().encode() + b"\\X0\\"
+    return b"\\X4\\" + text.encode("utf-32-be").hex().upper().encode() + b"\\X0\\"
+
+
 def _check_parsed_share(
-    path: Path, step_path: Path, model: ifcopenshell.file, entity_lines: int, parser_errors: list[str]
+    path: Path, step_path: Path, model: ifcopenshell.file, line_starts: int, parser_errors: list[str]
 ) -> None:
     parsed = len(model.entity_names())  # a tuple of ids: ~0.1 µs each, unlike list(model)
+    if line_starts and parsed < _MIN_PARSED_SHARE * line_starts:
+        entity_lines = _count_entity_lines(step_path)  # exact, slower: only when it looks short
+    else:
+        return
     if entity_lines and parsed < _MIN_PARSED_SHARE * entity_lines:
         where = _first_unparsed_line(step_path, model)
         hint = f"; parser: {parser_errors[0]}" if parser_errors else ""
@@ -266,7 +317,22 @@ def _check_parsed_share(
         )
 
 
+def _count_entity_lines(step_path: Path) -> int:
+    """Number of ``#n=`` entity lines, reading the file a block at a time."""
+    count = 0
+    previous = b""
+    with step_path.open("rb") as fh:
+        while block := fh.read(_BLOCK_BYTES):
+            window = previous + block
+            # A match crossing from the overlap into this block was not counted with the
+            # previous block; one lying inside the overlap already was.
+            count += sum(1 for m in _ENTITY_LINE.finditer(window) if m.end() > len(previous))
+            previous = block[-_OVERLAP_BYTES:]
+    return count
+
+
 def _first_unparsed_line(step_path: Path, model: ifcopenshell.file) -> int | str:
+    # Only reached for a file already known to be broken: reading it whole is acceptable.
     entity = re.compile(rb"^#(\d+)\s*=", re.MULTILINE)
     data = step_path.read_bytes()
     for match in entity.finditer(data):

@@ -176,3 +176,58 @@ def test_reading_does_not_modify_the_file(corpus: Path, tmp_path: Path) -> None:
     with open_model(copy) as loaded:
         assert loaded.schema == "IFC2X3"
     assert copy.read_bytes() == before
+
+
+def test_wrapped_reference_lists_are_not_counted_as_lost_instances(tmp_path: Path, good_ifc: Path) -> None:
+    # ISO 10303-21 allows a line break between any two tokens; lines of a wrapped list
+    # start with '#' without being instances.
+    data = good_ifc.read_bytes().replace(b",#", b",\n#")
+    path = tmp_path / "wrapped.ifc"
+    path.write_bytes(data)
+    with open_model(path) as loaded:
+        assert len(loaded.file.by_type("IfcWall")) == 1
+
+
+def test_utf8_byte_order_mark_is_dropped(tmp_path: Path, good_ifc: Path) -> None:
+    path = tmp_path / "bom.ifc"
+    path.write_bytes(b"\xef\xbb\xbf" + good_ifc.read_bytes())
+    with open_model(path) as loaded:
+        assert len(loaded.file.by_type("IfcWall")) == 1
+
+
+def test_surrogate_pairs_in_x2_escapes_are_kept(tmp_path: Path) -> None:
+    # U+20000 (CJK Extension B) written, as UTF-16 requires, as the pair D840 DC00.
+    model = tiny_model(project_name="PLACEHOLDER")
+    path = model.write(tmp_path / "ext-b.ifc")
+    path.write_bytes(path.read_bytes().replace(b"PLACEHOLDER", b"\\X2\\4E2DD840DC00\\X0\\"))
+    with open_model(path) as loaded:
+        assert loaded.file.by_type("IfcProject")[0].Name == "中\U00020000"
+
+
+def test_unpaired_surrogate_is_refused(tmp_path: Path) -> None:
+    model = tiny_model(project_name="PLACEHOLDER")
+    path = model.write(tmp_path / "bad-x2.ifc")
+    path.write_bytes(path.read_bytes().replace(b"PLACEHOLDER", b"\\X2\\D840\\X0\\"))
+    assert "unpaired UTF-16 surrogate" in _reason(path, EncodingError)
+
+
+def test_password_protected_zip(tmp_path: Path, good_ifc: Path) -> None:
+    path = tmp_path / "locked.ifczip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(good_ifc, "model.ifc")
+    data = bytearray(path.read_bytes())
+    # Set the "encrypted" flag in the local and the central directory header.
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        data[at + flag_offset] |= 0x01
+    path.write_bytes(bytes(data))
+    assert "password-protected" in _reason(path, IfcOpenError)
+
+
+def test_macos_resource_forks_in_a_zip_are_ignored(tmp_path: Path, good_ifc: Path) -> None:
+    path = tmp_path / "finder.ifczip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(good_ifc, "model.ifc")
+        z.writestr("__MACOSX/._model.ifc", b"\x00\x05\x16\x07 resource fork")
+    with open_model(path) as loaded:
+        assert len(loaded.file.by_type("IfcWall")) == 1
