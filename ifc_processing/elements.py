@@ -9,7 +9,7 @@ element becomes an ``ElementRecord``. Semantics follow ``ifcopenshell.util.eleme
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from .errors import DuplicateGlobalIdError, EmptyModelError
 from .properties import PropertyIndex
 from .records import Classification, ElementRecord, SpatialNode
 
-__all__ = ["ExtractedModel", "check_unique_global_ids", "extract_model", "select_elements"]
+__all__ = ["ExtractedModel", "check_model", "check_unique_global_ids", "extract_model", "select_elements"]
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -64,6 +64,23 @@ def select_elements(model: ifcopenshell.file) -> list[ifcopenshell.entity_instan
     return elements
 
 
+def check_model(
+    model: ifcopenshell.file,
+    path: Path,
+    elements: list[ifcopenshell.entity_instance],
+    *,
+    parser_errors: Sequence[str] = (),
+) -> None:
+    """Raise if ``model`` cannot become a twin model: no element at all, or shared GlobalIds.
+
+    ``parser_errors`` (from the reader) explain an empty model when the parser lost it.
+    """
+    if not elements:
+        hint = f" (parser: {parser_errors[0]})" if parser_errors else ""
+        raise EmptyModelError(path, f"the model holds no IfcElement or IfcSpace{hint}")
+    check_unique_global_ids(model, path)
+
+
 def check_unique_global_ids(model: ifcopenshell.file, path: Path) -> None:
     """Raise ``DuplicateGlobalIdError`` if two objects or types share a GlobalId."""
     seen: dict[str, int] = {}
@@ -83,12 +100,14 @@ def extract_model(
     path: Path,
     *,
     elements: list[ifcopenshell.entity_instance] | None = None,
+    checked: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> ExtractedModel:
     """Build the element records and spatial tree of ``model``.
 
-    ``elements`` defaults to ``select_elements(model)``. Raises ``EmptyModelError``
-    when there is no element at all and ``DuplicateGlobalIdError`` for shared GlobalIds.
+    ``elements`` defaults to ``select_elements(model)``. Unless the caller already ran
+    ``check_model`` (``checked=True``), raises ``EmptyModelError`` when there is no
+    element at all and ``DuplicateGlobalIdError`` for shared GlobalIds.
 
     Example::
 
@@ -98,9 +117,8 @@ def extract_model(
     """
     if elements is None:
         elements = select_elements(model)
-    if not elements:
-        raise EmptyModelError(path, "the model holds no IfcElement or IfcSpace")
-    check_unique_global_ids(model, path)
+    if not checked:
+        check_model(model, path, elements)
 
     relations = _Relations(model)
     properties = PropertyIndex(model)
@@ -218,7 +236,9 @@ class _Relations:
             if reference.id() not in converted:
                 converted[reference.id()] = _classification(reference)
             for obj in rel.RelatedObjects or ():
-                self._classifications.setdefault(obj.id(), []).append(converted[reference.id()])
+                references = self._classifications.setdefault(obj.id(), [])
+                if converted[reference.id()] not in references:  # a set, as in get_references
+                    references.append(converted[reference.id()])
 
         self._located: dict[int, tuple] = {}
 
@@ -312,6 +332,10 @@ def _material_names(material: ifcopenshell.entity_instance) -> list[str]:
 def _classification(reference: ifcopenshell.entity_instance) -> Classification:
     if reference.is_a("IfcClassification"):
         return Classification(system=reference.Name, code=None, name=None)
+    if reference.is_a("IfcClassificationNotation"):
+        # IFC2X3 only: a code given as facets, with no link to its classification system.
+        facets = [facet.NotationValue for facet in reference.NotationFacets or ()]
+        return Classification(system=None, code=".".join(facets) or None, name=None)
     system = ifcopenshell.util.classification.get_classification(reference)
     # IFC4 calls the code Identification, IFC2X3 ItemReference.
     code = getattr(reference, "Identification", None) or getattr(reference, "ItemReference", None)

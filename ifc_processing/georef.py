@@ -14,6 +14,7 @@ import ifcopenshell
 import ifcopenshell.util.element
 import ifcopenshell.util.unit
 
+from .properties import unit_symbol
 from .records import GeoReference, MapConversion, ProjectedCRS, SiteReference
 
 __all__ = ["extract_georef"]
@@ -81,7 +82,7 @@ def _projected_crs(crs: ifcopenshell.entity_instance | None) -> ProjectedCRS | N
         vertical_datum=getattr(crs, "VerticalDatum", None),
         map_projection=getattr(crs, "MapProjection", None),
         map_zone=getattr(crs, "MapZone", None),
-        map_unit=ifcopenshell.util.unit.get_unit_symbol(unit) if unit is not None else None,
+        map_unit=unit_symbol(unit) if unit is not None else None,
         map_unit_scale_m=ifcopenshell.util.unit.get_unit_scale(unit) if unit is not None else None,
     )
 

@@ -19,7 +19,7 @@ import ifcopenshell.util.unit
 
 from .records import PropertySet
 
-__all__ = ["PropertyIndex"]
+__all__ = ["PropertyIndex", "unit_symbol"]
 
 _Converted = tuple[str, str, dict[str, Any], dict[str, str]]  # name, kind, properties, units
 
@@ -142,7 +142,7 @@ class PropertyIndex:
     def _symbol_of(self, unit: ifcopenshell.entity_instance) -> str | None:
         key = unit.id()
         if key not in self._unit_symbols:
-            self._unit_symbols[key] = _symbol(unit)
+            self._unit_symbols[key] = unit_symbol(unit)
         return self._unit_symbols[key]
 
     def _default_symbol(self, measure: str | None) -> str | None:
@@ -185,7 +185,8 @@ def _definitions(definition: Any) -> tuple[ifcopenshell.entity_instance, ...]:
     return (definition,)
 
 
-def _symbol(unit: ifcopenshell.entity_instance) -> str | None:
+def unit_symbol(unit: ifcopenshell.entity_instance) -> str | None:
+    """Short symbol of an IFC unit: ``"mm"``, ``"m2"``, ``"W/m2.K"``, ``"ft"``, ``"CNY"``."""
     if unit.is_a("IfcMonetaryUnit"):
         currency = unit.Currency
         return currency if isinstance(currency, str) else getattr(currency, "Currency", None)

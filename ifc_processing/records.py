@@ -90,7 +90,7 @@ class SpatialNode:
 
     ``elevation_m`` is the storey/building reference elevation in metres in the project's
     engineering frame (IfcBuildingStorey.Elevation, else its placement height).
-    ``element_count`` counts elements whose nearest storey-level ancestor is this node.
+    ``element_count`` counts elements whose nearest ancestor in the tree is this node.
     """
 
     global_id: str

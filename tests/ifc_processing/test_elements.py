@@ -12,6 +12,7 @@ import ifcopenshell.api.feature
 import ifcopenshell.api.pset
 import ifcopenshell.api.root
 import ifcopenshell.api.unit
+import ifcopenshell.guid
 import ifcopenshell.util.classification
 import ifcopenshell.util.element
 import ifcopenshell.util.unit
@@ -19,7 +20,7 @@ import pytest
 
 from ifc_processing import DuplicateGlobalIdError, EmptyModelError
 from ifc_processing.elements import extract_model, select_elements
-from ifc_processing.properties import _symbol
+from ifc_processing.properties import unit_symbol
 from ifc_processing.reader import open_model
 from tests.conftest import corpus_ifc_files
 from tests.factories import add_typed_column, add_wall, tiny_model
@@ -84,7 +85,7 @@ def test_records_agree_with_ifcopenshell(path: Path) -> None:
                     for member in members or ():
                         unit = ifcopenshell.util.unit.get_property_unit(member, model)
                         if unit is not None and member.Name in pset.properties:
-                            assert pset.units.get(member.Name) == _symbol(unit), (pset.name, member.Name)
+                            assert pset.units.get(member.Name) == unit_symbol(unit), (pset.name, member.Name)
 
 
 def _definitions_named(element, name):
@@ -265,3 +266,19 @@ def test_openings_are_not_elements(tmp_path: Path) -> None:
     path = model.write(tmp_path / "opening.ifc")
     with open_model(path) as loaded:
         assert [e.Name for e in select_elements(loaded.file)] == ["W1"]
+
+
+def test_ifc2x3_classification_notation(tmp_path: Path) -> None:
+    model = tiny_model(schema="IFC2X3")
+    wall = add_wall(model, "W1", ifc_class="IfcWallStandardCase")
+    f = model.file
+    notation = f.createIfcClassificationNotation(
+        [f.createIfcClassificationNotationFacet("30"), f.createIfcClassificationNotationFacet("10.20")]
+    )
+    f.createIfcRelAssociatesClassification(
+        ifcopenshell.guid.new(), f.by_type("IfcOwnerHistory")[0], None, None, [wall], notation
+    )
+    path = model.write(tmp_path / "notation.ifc")
+    with open_model(path) as loaded:
+        (record,) = extract_model(loaded.file, path).elements
+    assert [(c.system, c.code) for c in record.classifications] == [(None, "30.10.20")]
