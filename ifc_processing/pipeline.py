@@ -18,19 +18,20 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import ifcopenshell
 import orjson
 
-from .elements import check_unique_global_ids, extract_model, select_elements
-from .errors import EmptyModelError, OutputError
-from .geometry import DEFAULT_KERNELS, Tessellation
+from .elements import ExtractedModel, check_model, extract_model, select_elements
+from .errors import OutputError
+from .geometry import DEFAULT_KERNELS, Tessellation, TessellationResult
 from .georef import extract_georef
-from .glb import DEFAULT_MAX_POSITION_ERROR_M, Compression, GlbElement, write_glb
-from .reader import open_model
-from .records import ModelSummary
+from .glb import DEFAULT_MAX_POSITION_ERROR_M, Compression, GlbElement, GlbStats, write_glb
+from .reader import LoadedModel, open_model
+from .records import GeoReference, ModelSummary
 
 __all__ = ["OUTPUT_FILES", "PIPELINE_VERSION", "ProgressCallback", "process_model", "read_summary"]
 
@@ -73,107 +74,150 @@ def process_model(
     path = Path(path)
     out_dir = Path(out_dir)
     report = on_progress or _ignore
-    seconds: dict[str, float] = {}
-    started = clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[stage] = round(now - clock, 3)
-        clock = now
-
+    clock = _Laps()
     _check_out_dir(path, out_dir)
     staging = _staging_dir(path, out_dir)
     try:
         report("open", 0, 1)
         with open_model(path, work_dir=staging) as loaded:
-            model = loaded.file
-            elements = select_elements(model)
-            if not elements:
-                hint = f" (parser: {loaded.parser_errors[0]})" if loaded.parser_errors else ""
-                raise EmptyModelError(path, f"the model holds no IfcElement or IfcSpace{hint}")
-            check_unique_global_ids(model, path)
+            elements = select_elements(loaded.file)
+            check_model(loaded.file, path, elements, parser_errors=loaded.parser_errors)
             report("open", 1, 1)
-            lap("open")
-
-            tessellation = Tessellation(model, elements, kernels=kernels, workers=workers)
-            tessellation.start()  # workers tessellate while this process extracts below
-            extracted = extract_model(model, path, elements=elements, on_progress=report)
-            georef = extract_georef(model)
-            lap("elements")
-
-            result = tessellation.finish(on_progress=report)
-            lap("geometry")
-
+            clock.lap("open")
+            with Tessellation(
+                loaded.file, elements, kernels=kernels, workers=workers, work_dir=staging
+            ) as tessellation:
+                tessellation.start()  # workers tessellate while this process extracts below
+                extracted = extract_model(
+                    loaded.file, path, elements=elements, checked=True, on_progress=report
+                )
+                georef = extract_georef(loaded.file)
+                clock.lap("elements")
+                result = tessellation.finish(on_progress=report)
+                clock.lap("geometry")
             report("glb", 0, 1)
-            storey_row = {node.global_id: i for i, node in enumerate(extracted.storeys)}
-            table = {
-                r.step_id: GlbElement(r.step_id, r.global_id, r.ifc_class, storey_row.get(r.storey_global_id))
-                for r in extracted.elements
-            }
-            glb = write_glb(
-                staging / "model.glb",
-                result.placed,
-                result.shapes,
-                table,
-                [(node.global_id, node.name) for node in extracted.storeys],
-                compression=compression,
-                max_position_error_m=max_position_error_m,
-            )
-            for record in extracted.elements:
-                record.glb_index = glb.row_of_step_id.get(record.step_id)
-                record.has_geometry = record.glb_index is not None
+            glb = _write_glb(path, staging, extracted, result, compression, max_position_error_m)
             report("glb", 1, 1)
-            lap("glb")
-
+            clock.lap("glb")
             report("write", 0, 1)
-            _write_jsonl(staging / "elements.jsonl", extracted.elements)
-            (staging / "spatial.json").write_bytes(orjson.dumps(extracted.spatial_tree, option=_JSON))
-            (staging / "georef.json").write_bytes(orjson.dumps(georef, option=_JSON))
-            (staging / "failures.json").write_bytes(orjson.dumps(result.failures, option=_JSON))
-            counts = Counter(r.ifc_class for r in extracted.elements)
-            summary = ModelSummary(
-                source_file=path.name,
-                source_bytes=path.stat().st_size,
-                source_sha256=_sha256(path),
-                schema=loaded.schema,
-                ifcopenshell_version=ifcopenshell.version,
-                pipeline_version=PIPELINE_VERSION,
-                element_count=len(extracted.elements),
-                space_count=sum(1 for r in extracted.elements if r.is_space),
-                counts_by_class=dict(sorted(counts.items())),
-                storey_count=len(extracted.storeys),
-                elements_with_geometry=len(glb.row_of_step_id),
-                geometry_failures=len(result.failures),
-                geometry_retried=result.retried,
-                triangles=glb.triangles,
-                stored_triangles=glb.stored_triangles,
-                instanced_shapes=glb.instanced_meshes,
-                instances=glb.instances,
-                vertices=glb.vertices,
-                unique_shapes=len({p.shape_key for p in result.placed}),
-                glb_meshes=glb.meshes,
-                origin_m=glb.origin_m,
-                bbox_min_m=glb.bbox_min_m,
-                bbox_max_m=glb.bbox_max_m,
-                max_position_error_m=glb.max_position_error_m,
-                compression=compression,
-                georef_source=georef.source,
-                seconds=seconds,
-                outputs={},
-                warnings=loaded.warnings + [f"parser: {e}" for e in loaded.parser_errors[:20]],
+            summary = _write_records(
+                path, staging, loaded, extracted, result, georef, glb, compression, clock
             )
-            lap("write")
-            seconds["total"] = round(time.perf_counter() - started, 3)
-            # Sizes of everything but summary.json itself, which cannot contain its own size.
-            summary.outputs = {name: (staging / name).stat().st_size for name in OUTPUT_FILES[:-1]}
-            (staging / "summary.json").write_bytes(orjson.dumps(summary, option=_JSON))
             report("write", 1, 1)
         _publish(path, staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return summary
+
+
+class _Laps:
+    """Wall time per stage, in seconds."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self.last, 3)
+        self.last = now
+
+
+def _write_glb(
+    path: Path,
+    staging: Path,
+    extracted: ExtractedModel,
+    result: TessellationResult,
+    compression: Compression,
+    max_position_error_m: float,
+) -> GlbStats:
+    storey_row = {node.global_id: i for i, node in enumerate(extracted.storeys)}
+    table = {
+        r.step_id: GlbElement(r.step_id, r.global_id, r.ifc_class, storey_row.get(r.storey_global_id))
+        for r in extracted.elements
+    }
+    with _output_errors(path, staging):
+        glb = write_glb(
+            staging / "model.glb",
+            result.placed,
+            result.shapes,
+            table,
+            [(node.global_id, node.name) for node in extracted.storeys],
+            compression=compression,
+            max_position_error_m=max_position_error_m,
+        )
+    for record in extracted.elements:
+        record.glb_index = glb.row_of_step_id.get(record.step_id)
+        record.has_geometry = record.glb_index is not None
+    return glb
+
+
+def _write_records(
+    path: Path,
+    staging: Path,
+    loaded: LoadedModel,
+    extracted: ExtractedModel,
+    result: TessellationResult,
+    georef: GeoReference,
+    glb: GlbStats,
+    compression: str,
+    clock: _Laps,
+) -> ModelSummary:
+    with _output_errors(path, staging):
+        _write_jsonl(staging / "elements.jsonl", extracted.elements)
+        (staging / "spatial.json").write_bytes(orjson.dumps(extracted.spatial_tree, option=_JSON))
+        (staging / "georef.json").write_bytes(orjson.dumps(georef, option=_JSON))
+        (staging / "failures.json").write_bytes(orjson.dumps(result.failures, option=_JSON))
+        counts = Counter(r.ifc_class for r in extracted.elements)
+        summary = ModelSummary(
+            source_file=path.name,
+            source_bytes=path.stat().st_size,
+            source_sha256=_sha256(path),
+            schema=loaded.schema,
+            ifcopenshell_version=ifcopenshell.version,
+            pipeline_version=PIPELINE_VERSION,
+            element_count=len(extracted.elements),
+            space_count=sum(1 for r in extracted.elements if r.is_space),
+            counts_by_class=dict(sorted(counts.items())),
+            storey_count=len(extracted.storeys),
+            elements_with_geometry=len(glb.row_of_step_id),
+            geometry_failures=len(result.failures),
+            geometry_retried=result.retried,
+            triangles=glb.triangles,
+            stored_triangles=glb.stored_triangles,
+            instanced_shapes=glb.instanced_meshes,
+            instances=glb.instances,
+            vertices=glb.vertices,
+            unique_shapes=len({p.shape_key for p in result.placed}),
+            glb_meshes=glb.meshes,
+            origin_m=glb.origin_m,
+            bbox_min_m=glb.bbox_min_m,
+            bbox_max_m=glb.bbox_max_m,
+            max_position_error_m=glb.max_position_error_m,
+            compression=compression,
+            georef_source=georef.source,
+            seconds=clock.seconds,
+            outputs={},
+            warnings=loaded.warnings + [f"parser: {e}" for e in loaded.parser_errors[:20]],
+        )
+        clock.lap("write")
+        clock.seconds["total"] = round(time.perf_counter() - clock.started, 3)
+        # Sizes of everything but summary.json itself, which cannot contain its own size.
+        summary.outputs = {name: (staging / name).stat().st_size for name in OUTPUT_FILES[:-1]}
+        (staging / "summary.json").write_bytes(orjson.dumps(summary, option=_JSON))
+    return summary
+
+
+@contextmanager
+def _output_errors(path: Path, staging: Path) -> Iterator[None]:
+    """Turn a failing write (disk full, quota, permissions) into a one-line OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            path, f"cannot write the result next to {staging.parent}: {exc.strerror or exc}"
+        ) from exc
 
 
 def read_summary(out_dir: str | Path) -> dict:
@@ -208,13 +252,17 @@ def _is_our_output(folder: Path) -> bool:
 
 
 def _check_out_dir(path: Path, out_dir: Path) -> None:
-    if out_dir.exists():
+    try:
+        if not out_dir.exists():
+            return
         if not out_dir.is_dir():
             raise OutputError(path, f"output {out_dir} exists and is not a folder")
         if any(out_dir.iterdir()) and not _is_our_output(out_dir):
             raise OutputError(
                 path, f"output folder {out_dir} is not empty and holds no earlier result; choose another one"
             )
+    except OSError as exc:
+        raise OutputError(path, f"cannot read the output folder {out_dir}: {exc.strerror or exc}") from exc
 
 
 def _staging_dir(path: Path, out_dir: Path) -> Path:
@@ -229,13 +277,15 @@ def _staging_dir(path: Path, out_dir: Path) -> Path:
 
 def _publish(path: Path, staging: Path, out_dir: Path) -> None:
     """Move the finished staging folder to ``out_dir``, replacing an earlier result."""
+    retired = None
     try:
         if out_dir.exists():
             retired = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
             out_dir.rename(retired)
-            staging.rename(out_dir)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
+        staging.rename(out_dir)
     except OSError as exc:
+        if retired is not None and retired.exists() and not out_dir.exists():
+            retired.rename(out_dir)  # put the earlier result back where it was
         raise OutputError(path, f"cannot move the result into {out_dir}: {exc.strerror or exc}") from exc
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

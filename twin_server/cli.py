@@ -1,9 +1,10 @@
 """The ``twin`` command line.
 
-    twin ingest FILE --out DIR [--json] [--compression meshopt|quantized|none] [--threads N]
+    twin ingest FILE --out DIR [--json] [--compression meshopt|quantized|none] [--workers N]
 
 Exit codes: 0 success; 2 bad input or usage (one line on stderr naming the file and the
-reason, no traceback). Anything else is a bug and shows its traceback.
+reason, no traceback); 130 interrupted (Ctrl-C). Anything else is a bug and shows its
+traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument(
         "--workers",
-        type=int,
+        type=_count,
         default=None,
         help="geometry worker processes (default: one per core; 0: in-process)",
     )

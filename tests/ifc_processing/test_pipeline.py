@@ -23,7 +23,7 @@ from ifc_processing import (
 from ifc_processing.elements import select_elements
 from ifc_processing.geometry import DEFAULT_KERNELS, expects_geometry, iterator_settings
 from tests.conftest import CORPUS, corpus_ifc_files, run_node_tool
-from tests.factories import add_wall, tiny_model
+from tests.factories import add_wall, add_zero_radius_extrusion, tiny_model
 
 SUPPORTED_CORPUS = [p for p in corpus_ifc_files() if "RC2" not in p.name]
 MALFORMED = sorted((CORPUS / "malformed").glob("*.ifc")) if (CORPUS / "malformed").is_dir() else []
@@ -220,3 +220,57 @@ def test_copying_a_result_folder_keeps_it_recognisable(tmp_path: Path) -> None:
     shutil.copytree(out, copy)
     process_model(_small_model(tmp_path, "again.ifc"), copy)  # replaced, not refused
     assert read_summary(copy)["source_file"] == "again.ifc"
+
+
+def test_a_model_without_any_geometry_still_gives_a_valid_glb(tmp_path: Path, node_tools: Path) -> None:
+    model = tiny_model()
+    add_zero_radius_extrusion(model, "C1")
+    add_zero_radius_extrusion(model, "C2")
+    summary = process_model(model.write(tmp_path / "nothing.ifc"), tmp_path / "out")
+    assert (summary.element_count, summary.elements_with_geometry, summary.geometry_failures) == (2, 0, 2)
+    validation = run_node_tool(node_tools, "validate-glb", tmp_path / "out" / "model.glb")
+    assert validation["errors"] == 0, validation["messages"]
+
+
+def test_an_error_while_workers_run_leaves_no_process_behind(tmp_path: Path) -> None:
+    import multiprocessing
+
+    def cancel(stage: str, done: int, total: int) -> None:
+        if stage == "elements":
+            raise RuntimeError("cancelled by the caller")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        process_model(_small_model(tmp_path), tmp_path / "out", on_progress=cancel, workers=2)
+    assert multiprocessing.active_children() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.ifc"]
+
+
+def test_a_failing_write_is_an_output_error(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import ifc_processing.pipeline as pipeline
+
+    def disk_full(path, records):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "_write_jsonl", disk_full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        process_model(_small_model(tmp_path), tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.ifc"]
+
+
+def test_a_failed_publish_puts_the_earlier_result_back(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    process_model(_small_model(tmp_path), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_rename = Path.rename
+
+    def rename(self, target):
+        if self.name.startswith(".out.staging-"):
+            raise OSError(13, "Permission denied")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OutputError, match="cannot move the result"):
+        process_model(_small_model(tmp_path, "again.ifc"), out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

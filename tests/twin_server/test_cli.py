@@ -84,3 +84,40 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert twin().returncode == 2
     assert twin("ingest", tmp_path / "x.ifc").returncode == 2  # --out missing
     assert twin("nonsense").returncode == 2
+
+
+def test_negative_workers_is_a_usage_error(model_file: Path, tmp_path: Path) -> None:
+    result = twin("ingest", model_file, "--out", tmp_path / "out", "--workers", "-1")
+    assert result.returncode == 2
+    assert "negative" in result.stderr
+
+
+def test_ctrl_c_exits_130_without_a_traceback_and_writes_nothing(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from sample_models import write_building
+
+    source = write_building(tmp_path / "big.ifc", storeys=8, bays_x=8, bays_y=6)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twin_server.cli",
+            "ingest",
+            str(source),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)  # well inside the run: opening and extraction take longer
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.ifc"]
