@@ -1,0 +1,84 @@
+"""The server's one settings object, read from ``TWIN_*`` environment variables.
+
+Libraries (``ifc_processing``, ``geodata``) never read the environment; only the
+server does, here, once. Everything has an embedded default (SQLite, local files,
+in-process jobs) so ``make run`` needs no configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEVELOPMENT_SECRET", "Settings"]
+
+#: The secret used when none is configured. Accepted only in development mode: anyone
+#: who knows it can forge tokens.
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Server configuration. Every field can be set as ``TWIN_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_", env_file=".env", extra="ignore")
+
+    # Development mode allows the default secret and cookies without HTTPS.
+    development: bool = False
+    # Local folder for the SQLite database, blobs, queue and scratch files.
+    data_dir: Path = Path("data")
+    # SQLAlchemy URL, e.g. postgresql+psycopg://twin@127.0.0.1/twin. Default: SQLite in data_dir.
+    database_url: str | None = None
+    # embedded: SQLite queue consumed inside the server process; redis: separate `twin worker`
+    # processes consume from Redis; immediate: jobs run synchronously (tests).
+    queue: Literal["embedded", "redis", "immediate"] = "embedded"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Signs bearer tokens and session cookies.
+    secret_key: str = DEVELOPMENT_SECRET
+    # Largest accepted IFC upload, in bytes.
+    max_upload_bytes: int = Field(2 * 1024**3, gt=0)
+    # Largest accepted body of any other request (JSON, forms), in bytes.
+    max_request_bytes: int = Field(1024 * 1024, gt=0)
+    # Lifetime of bearer tokens and browser sessions, in minutes.
+    access_token_minutes: int = Field(8 * 60, gt=0)
+    # Failed log-ins allowed per user name and per client address within the window (s).
+    login_max_failures: int = Field(5, gt=0)
+    login_window_seconds: int = Field(15 * 60, gt=0)
+    # A running job whose heartbeat is older than this (s) is taken for dead and retried.
+    job_lease_seconds: float = Field(60.0, gt=0)
+    # Attempts per processing job before it fails for good.
+    job_max_attempts: int = Field(3, gt=0)
+    # Geometry processes per job (default: one per core).
+    geometry_workers: int | None = Field(None, ge=0)
+    # How long a process trusts a cached user or project scope (s): permission changes
+    # made in another process take up to this long to apply.
+    cache_seconds: float = Field(10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if not self.development and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "TWIN_SECRET_KEY is not set: refusing to start with the development secret outside "
+                "development mode (set TWIN_SECRET_KEY, or TWIN_DEVELOPMENT=1 on a workstation)"
+            )
+        if len(self.secret_key) < 16:
+            raise ValueError("TWIN_SECRET_KEY must be at least 16 characters")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to ``<data_dir>/twin.db`` (SQLite)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'twin.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for uploads in flight and processing outputs."""
+        return self.data_dir / "work"

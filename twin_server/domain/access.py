@@ -1,0 +1,69 @@
+"""Who may do what, and where: roles, capabilities and organisation scope.
+
+The organisation is a tree HQ (一级) → region (二级) → project (三级). A user is bound to
+one node and sees that node's subtree; within it, the role decides which actions are
+allowed. Nodes carry a materialised path of ids (``/1/4/17/``) so "is this node inside
+the caller's subtree" is a prefix test.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ROLE_CAPABILITIES", "Capability", "NodeKind", "Role", "can", "in_scope"]
+
+
+class NodeKind(StrEnum):
+    HQ = "hq"
+    REGION = "region"
+    PROJECT = "project"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HQ_VIEWER = "hq_viewer"
+    REGIONAL_MANAGER = "regional_manager"
+    BIM_COORDINATOR = "bim_coordinator"
+    INSPECTOR = "inspector"
+    SITE_MANAGER = "site_manager"
+
+
+class Capability(StrEnum):
+    READ = "read"  # see projects, models, revisions, elements, geometry
+    MANAGE_ORG = "manage_org"  # create and edit regions and projects
+    MANAGE_USERS = "manage_users"  # create users and change their roles
+    UPLOAD_MODEL = "upload_model"  # create models, upload revisions
+    PUBLISH_MODEL = "publish_model"  # move revisions through the ISO 19650 states
+
+
+#: The one table of rights. Scope (which subtree) is checked separately by ``in_scope``.
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(Capability),
+    Role.HQ_VIEWER: frozenset({Capability.READ}),
+    Role.REGIONAL_MANAGER: frozenset({Capability.READ, Capability.MANAGE_ORG}),
+    Role.BIM_COORDINATOR: frozenset({Capability.READ, Capability.UPLOAD_MODEL, Capability.PUBLISH_MODEL}),
+    Role.INSPECTOR: frozenset({Capability.READ}),
+    Role.SITE_MANAGER: frozenset({Capability.READ}),
+}
+
+
+def can(role: Role | str, capability: Capability) -> bool:
+    """True if ``role`` grants ``capability`` (anywhere inside the role holder's scope).
+
+    Example::
+
+        >>> can(Role.INSPECTOR, Capability.UPLOAD_MODEL)
+        False
+    """
+    return capability in ROLE_CAPABILITIES.get(Role(role), frozenset())
+
+
+def in_scope(scope_path: str, node_path: str) -> bool:
+    """True if the node at ``node_path`` lies in the subtree rooted at ``scope_path``.
+
+    Example::
+
+        >>> in_scope("/1/4/", "/1/4/17/"), in_scope("/1/4/", "/1/5/20/")
+        (True, False)
+    """
+    return node_path.startswith(scope_path)
