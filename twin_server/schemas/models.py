@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..domain.revisions import RevisionState
+from .common import Public, UtcDatetime
+
+
+class ModelCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["3# 楼 结构"])
+    discipline: str | None = Field(None, max_length=64, examples=["structure"])
+
+
+class ModelPublic(Public):
+    id: int
+    project_id: int
+    name: str
+    discipline: str | None
+    created_at: UtcDatetime
+
+
+class RevisionPublic(Public):
+    id: int
+    model_id: int
+    project_id: int
+    label: str
+    state: RevisionState
+    processing: str
+    stage: str | None
+    progress_pct: float
+    failure_reason: str | None
+    file_name: str
+    file_bytes: int
+    file_sha256: str
+    glb_sha256: str | None
+    glb_bytes: int | None
+    glb_url: str | None = Field(None, description="content-addressed, cache forever")
+    attempts: int
+    uploaded_by: str | None
+    uploaded_at: UtcDatetime
+    processed_at: UtcDatetime | None
+    summary: dict[str, Any] | None = None
+
+
+class RevisionStateUpdate(BaseModel):
+    state: RevisionState
+
+
+class RevisionDiffPublic(Public):
+    base_id: int
+    target_id: int
+    added: list[str]
+    removed: list[str]
+    changed: dict[str, dict[str, list[Any]]]
+    unchanged: int
