@@ -1,6 +1,11 @@
 """The ``twin`` command line.
 
     twin ingest FILE --out DIR [--json] [--compression meshopt|quantized|none] [--workers N]
+    twin serve [--host H] [--port P] [--workers N]      the API server (TWIN_* settings)
+    twin worker [--threads N]                            process uploads from the job queue
+    twin user create NAME --role ROLE --node CODE        add a user (password prompted)
+    twin org add hq|region|project CODE NAME [--parent CODE]
+    twin demo [--sample FILE.ifc]                        demo portfolio (development mode)
 
 Exit codes: 0 success; 2 bad input or usage (one line on stderr naming the file and the
 reason, no traceback); 130 interrupted (Ctrl-C). Anything else is a bug and shows its
@@ -38,8 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
+    from .commands import run_command
+
     try:
-        return args.run(args)
+        return run_command(args.run, args)
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -72,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
         help="geometry worker processes (default: one per core; 0: in-process)",
     )
     ingest.set_defaults(run=_ingest)
+
+    from .commands import add_server_commands
+
+    add_server_commands(commands)
     return parser
 
 

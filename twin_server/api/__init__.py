@@ -1,0 +1,1 @@
+"""HTTP layer: routers, dependencies, middleware. Talks to services only."""

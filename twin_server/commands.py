@@ -1,0 +1,239 @@
+"""Server-side ``twin`` commands: serve, worker, user and org administration, demo data.
+
+Each reads the one ``Settings`` object (``TWIN_*`` environment) and reports bad input as a
+one-line error with exit code 2, like ``twin ingest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import logging.config
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["add_server_commands", "logging_config"]
+
+EXIT_BAD_INPUT = 2
+
+
+def logging_config(level: str = "INFO") -> dict:
+    """Log lines carry the request id: ``2026-11-25 10:00:00 INFO [3f2a…] name: message``."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "twin_server.api.context.RequestIdFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": {"level": level},
+            "uvicorn.access": {"level": "WARNING"},  # our middleware logs requests, with ids
+            "huey": {"level": "WARNING"},
+            "alembic": {"level": "WARNING"},
+        },
+    }
+
+
+def add_server_commands(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser("serve", help="start the API server (TWIN_* settings)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="process uploaded revisions from the job queue")
+    worker.add_argument("--threads", type=int, default=1, help="jobs processed at once (default 1)")
+    worker.set_defaults(run=_worker)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="add a user bound to an org node")
+    create.add_argument("username")
+    create.add_argument(
+        "--role", required=True, help="admin, hq_viewer, regional_manager, bim_coordinator, …"
+    )
+    create.add_argument(
+        "--node", required=True, help="code of the org node the user belongs to (HQ, EAST, …)"
+    )
+    create.add_argument("--display-name")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input (else: prompt)"
+    )
+    create.set_defaults(run=_user_create)
+
+    org = commands.add_parser("org", help="manage the organisation tree").add_subparsers(
+        dest="org_command", required=True
+    )
+    add = org.add_parser("add", help="add HQ, a region or a project")
+    add.add_argument("kind", choices=("hq", "region", "project"))
+    add.add_argument("code")
+    add.add_argument("name")
+    add.add_argument("--parent", help="code of the parent node (HQ for a region, a region for a project)")
+    add.set_defaults(run=_org_add)
+
+    demo = commands.add_parser("demo", help="load the demo portfolio (development mode only)")
+    demo.add_argument("--sample", type=Path, help="IFC to upload as the demo model's first revision")
+    demo.set_defaults(run=_demo)
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from .config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        raise _BadInput(f"configuration: {reasons}") from None
+
+
+class _BadInput(Exception):
+    pass
+
+
+def run_command(run, args: argparse.Namespace) -> int:
+    from .domain.errors import DomainError
+
+    try:
+        return run(args)
+    except (_BadInput, DomainError) as exc:
+        print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()  # fail here, in one line, rather than in every worker
+    config = logging_config(args.log_level)
+    logging.config.dictConfig(config)
+    log = logging.getLogger("twin_server")
+    if settings.development:
+        log.warning("DEVELOPMENT MODE (TWIN_DEVELOPMENT=1): default secret allowed, cookies without HTTPS")
+    log.info(
+        "database %s, data in %s, queue %s",
+        settings.sqlalchemy_url.split("@")[-1],
+        settings.data_dir.resolve(),
+        settings.queue,
+    )
+    uvicorn.run(
+        "twin_server.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=config,
+        access_log=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .runtime import build_runtime
+
+    settings = _settings()
+    if settings.queue == "immediate":
+        raise _BadInput("TWIN_QUEUE=immediate runs jobs inside the server; a worker needs redis or embedded")
+    logging.config.dictConfig(logging_config())
+    runtime = build_runtime(settings)
+    logging.getLogger("twin_server").info(
+        "worker %s consuming %s jobs with %s thread(s)", os.getpid(), runtime.queue.kind, args.threads
+    )
+    try:
+        runtime.queue.run_worker(workers=args.threads)
+    finally:
+        runtime.close()
+    return 0
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    from .runtime import build_runtime
+    from .services.auth import create_user
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password()
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.sessions() as session:
+            principal = create_user(
+                session,
+                username=args.username,
+                password=password,
+                role=args.role,
+                node_code=args.node,
+                display_name=args.display_name,
+            )
+    finally:
+        runtime.close()
+    print(f"created user {principal.username} ({principal.role.value}) at {args.node}")
+    return 0
+
+
+def _prompt_password() -> str:
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise _BadInput("the passwords differ")
+    return first
+
+
+def _org_add(args: argparse.Namespace) -> int:
+    from .domain.access import NodeKind
+    from .runtime import build_runtime
+    from .services import orgs
+    from .services.access import NodeRef
+
+    runtime = build_runtime(_settings())
+    try:
+        with runtime.sessions() as session:
+            parent = orgs.find_node(session, args.parent) if args.parent else None
+            kind = NodeKind(args.kind)
+            if kind is NodeKind.PROJECT:
+                if parent is None:
+                    raise _BadInput("a project needs --parent REGION_CODE")
+                node = orgs.create_project(
+                    session,
+                    region=NodeRef(parent.id, parent.kind, parent.path),
+                    code=args.code,
+                    name=args.name,
+                )
+            else:
+                node = orgs.create_node(
+                    session,
+                    kind=kind,
+                    code=args.code,
+                    name=args.name,
+                    parent_id=parent.id if parent else None,
+                )
+                session.commit()
+    finally:
+        runtime.close()
+    print(f"added {args.kind} {args.code} (id {node.id})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import DEMO_PASSWORD, seed_demo
+    from .runtime import build_runtime
+
+    settings = _settings()
+    logging.config.dictConfig(logging_config("WARNING"))
+    runtime = build_runtime(settings)
+    try:
+        result = seed_demo(runtime, sample_ifc=args.sample)
+    finally:
+        runtime.close()
+    print(f"demo users (password {DEMO_PASSWORD}): {', '.join(result.users)}")
+    return 0

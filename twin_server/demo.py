@@ -1,0 +1,161 @@
+"""Demo portfolio for ``make run``: an HQ, two regions, three projects, one user per role,
+and the generated sample building uploaded as the first revision of one project.
+
+Idempotent: running it again adds only what is missing. Demo users share one published
+password, so this refuses to run outside development mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .domain.access import NodeKind, Role
+from .domain.errors import Conflict, NotFound
+from .runtime import Runtime
+from .services import orgs, revisions
+from .services.access import NodeRef
+from .services.auth import create_user
+
+__all__ = ["DEMO_PASSWORD", "DemoResult", "seed_demo"]
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "erji-demo-2026"
+
+_REGIONS = (("EAST", "华东区域公司"), ("SOUTH", "华南区域公司"))
+_PROJECTS = (
+    # code, name, region, lon, lat, address, type, contract value (CNY), start, finish
+    (
+        "SH-PD-01",
+        "上海浦东科创中心 3# 楼",
+        "EAST",
+        121.5908,
+        31.2036,
+        "上海市浦东新区张江路 88 号",
+        "office",
+        6.8e8,
+        dt.date(2026, 3, 1),
+        dt.date(2027, 12, 31),
+    ),
+    (
+        "HZ-XS-02",
+        "杭州萧山安置房二期",
+        "EAST",
+        120.2645,
+        30.1850,
+        "杭州市萧山区市心北路 1 号",
+        "residential",
+        4.2e8,
+        dt.date(2025, 9, 15),
+        dt.date(2027, 6, 30),
+    ),
+    (
+        "SZ-NS-01",
+        "深圳南山人才公寓",
+        "SOUTH",
+        113.9305,
+        22.5333,
+        "深圳市南山区科苑路 15 号",
+        "residential",
+        5.5e8,
+        dt.date(2026, 1, 10),
+        dt.date(2028, 3, 31),
+    ),
+)
+_USERS = (
+    ("admin", Role.ADMIN, "HQ", "系统管理员"),
+    ("hq", Role.HQ_VIEWER, "HQ", "集团总部"),
+    ("east", Role.REGIONAL_MANAGER, "EAST", "华东区域经理"),
+    ("bim", Role.BIM_COORDINATOR, "SH-PD-01", "BIM 协调员"),
+    ("inspector", Role.INSPECTOR, "SH-PD-01", "质量检查员"),
+    ("site", Role.SITE_MANAGER, "SH-PD-01", "项目经理"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    users: tuple[str, ...]
+    project_id: int
+    revision_id: int | None
+
+
+def seed_demo(runtime: Runtime, *, sample_ifc: Path | None) -> DemoResult:
+    """Create whatever of the demo portfolio is missing; upload ``sample_ifc`` once."""
+    if not runtime.settings.development:
+        raise Conflict("the demo data uses a published password: run it in development mode only")
+    with runtime.sessions() as session:
+        hq = _ensure(session, NodeKind.HQ, "HQ", "集团总部", None)
+        regions = {code: _ensure(session, NodeKind.REGION, code, name, hq) for code, name in _REGIONS}
+        project_ids = {}
+        for code, name, region, lon, lat, address, kind, value, start, finish in _PROJECTS:
+            try:
+                project_ids[code] = orgs.find_node(session, code).id
+            except NotFound:
+                project = orgs.create_project(
+                    session,
+                    region=NodeRef(regions[region].id, NodeKind.REGION, regions[region].path),
+                    code=code,
+                    name=name,
+                    site_lon=lon,
+                    site_lat=lat,
+                    address=address,
+                    project_type=kind,
+                    contract_value_cny=value,
+                    planned_start=start,
+                    planned_finish=finish,
+                )
+                project_ids[code] = project.id
+        for username, role, node, display in _USERS:
+            with contextlib.suppress(Conflict):  # already there
+                create_user(
+                    session,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    node_code=node,
+                    display_name=display,
+                )
+        session.commit()
+        project_id = project_ids["SH-PD-01"]
+        revision_id = _upload_sample(runtime, session, project_id, sample_ifc) if sample_ifc else None
+    return DemoResult(tuple(u[0] for u in _USERS), project_id, revision_id)
+
+
+def _ensure(session, kind: NodeKind, code: str, name: str, parent) -> object:
+    try:
+        return orgs.find_node(session, code)
+    except NotFound:
+        node = orgs.create_node(
+            session, kind=kind, code=code, name=name, parent_id=parent.id if parent else None
+        )
+        session.commit()
+        return node
+
+
+def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path) -> int | None:
+    models = revisions.list_models(session, project_id=project_id)
+    model = next((m for m in models if m.name == "3# 楼 结构+建筑"), None)
+    if model is None:
+        model = revisions.create_model(
+            session, project_id=project_id, name="3# 楼 结构+建筑", discipline="structure", user_id=None
+        )
+    if revisions.list_revisions(session, project_id=project_id, model_id=model.id):
+        return None
+    sha256, size = runtime.blobs.put_file(sample_ifc)
+    revision = revisions.accept_upload(
+        session,
+        project_id=project_id,
+        model_id=model.id,
+        label="P01",
+        file_name=sample_ifc.name,
+        file_sha256=sha256,
+        file_bytes=size,
+        user_id=None,
+    )
+    runtime.queue.enqueue(revision.id)
+    log.info("queued the sample building as revision %s of project %s", revision.id, project_id)
+    return revision.id
