@@ -19,7 +19,7 @@ from starlette.types import Scope
 
 from .api.errors import install_error_handlers
 from .api.middleware import RequestContextMiddleware
-from .api.routers import auth, elements, geometry, health, models, org
+from .api.routers import ROUTERS
 from .config import DEVELOPMENT_SECRET, Settings
 from .runtime import Runtime, build_runtime
 
@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.runtime = runtime
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (auth, org, models, elements, geometry, health):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     def body_limit(scope: Scope) -> int:
         if scope["method"] == "POST" and _UPLOAD_PATH.match(scope["path"]):

@@ -1,0 +1,156 @@
+"""Authorization matrix generated from the route table: every route × role × in/out of scope.
+
+Each route must declare exactly one access rule (``api.deps.Access``); the expected answer
+follows from the rule's capability, the role's rights (``ROLE_CAPABILITIES``) and whether
+the target lies in the caller's subtree. A route added without a rule fails
+``test_every_route_declares_one_access_rule``; a rule that is not enforced fails the matrix.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+
+from twin_server.api.deps import Access, Authenticated, NodeAccess, ProjectAccess, Public
+from twin_server.api.routers import ROUTERS
+from twin_server.domain.access import Role, can
+
+ROUTES = [
+    (method, route)
+    for router in ROUTERS
+    for route in router.routes
+    if isinstance(route, APIRoute)
+    for method in sorted(route.methods - {"HEAD"})
+]
+PUBLIC = {("POST", "/api/auth/token"), ("POST", "/api/auth/session"), ("GET", "/api/health")}
+ROLES = {
+    # role → the user of that role in the seeded world, and the node they are bound to
+    Role.ADMIN: ("admin", "HQ"),
+    Role.HQ_VIEWER: ("hq", "HQ"),
+    Role.REGIONAL_MANAGER: ("east", "EAST"),
+    Role.BIM_COORDINATOR: ("bim", "P-EAST"),
+    Role.INSPECTOR: ("inspector", "P-EAST"),
+    Role.SITE_MANAGER: ("site", "P-EAST"),
+}
+
+
+def access_rules(route: APIRoute) -> list[Access]:
+    found, stack = [], list(route.dependant.dependencies)
+    while stack:
+        dependant = stack.pop()
+        if isinstance(dependant.call, Access):
+            found.append(dependant.call)
+        stack.extend(dependant.dependencies)
+    return found
+
+
+def route_id(item) -> str:
+    method, route = item
+    return f"{method} {route.path}"
+
+
+def test_every_route_declares_one_access_rule(api) -> None:
+    missing = [route_id(item) for item in ROUTES if len(access_rules(item[1])) != 1]
+    assert missing == [], "routes without exactly one access rule (see twin_server.api.deps)"
+    public = {(m, r.path) for m, r in ROUTES if isinstance(access_rules(r)[0], Public)}
+    assert public == PUBLIC, "a route became public: add it to PUBLIC only if that is intended"
+    # The routers are the whole API: nothing is mounted around them.
+    schema_paths = {
+        (method.upper(), path)
+        for path, operations in api.client.get("/openapi.json").json()["paths"].items()
+        for method in operations
+    }
+    assert schema_paths == {(m, r.path) for m, r in ROUTES}
+
+
+@pytest.fixture(scope="module")
+def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
+    """Real ids for every path parameter, in the EAST project and in the WEST project."""
+    out = {}
+    for project, user in (("P-EAST", "bim"), ("P-WEST", "west_bim")):
+        model = api.create_model(project, "matrix", user=user)
+        revision = api.upload(project, model["id"], small_ifc, user=user).json()
+        assert revision["processing"] == "succeeded"
+        base = f"/api/projects/{api.node(project)}/revisions/{revision['id']}/elements"
+        element = api.as_user("admin", "GET", base).json()["items"][0]
+        out[project] = {
+            "project_id": api.node(project),
+            "model_id": model["id"],
+            "revision_id": revision["id"],
+            "global_id": element["global_id"],
+            "sha256": revision["glb_sha256"],
+            "document": "spatial",
+        }
+    return out
+
+
+def fill(path: str, values: dict[str, object]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+
+
+def call(api, method: str, route: APIRoute, values: dict[str, object], headers: dict[str, str]):
+    # Writes carry an empty body: a request that passes the access rule then fails
+    # validation (422) and changes nothing.
+    body = {"json": {}} if method in ("POST", "PUT", "PATCH") and "revisions" not in route.path else {}
+    return api.client.request(method, fill(route.path, values), headers=headers, **body)
+
+
+@pytest.mark.parametrize("item", ROUTES, ids=route_id)
+def test_no_credentials_is_401_except_on_public_routes(api, targets, item) -> None:
+    method, route = item
+    response = call(api, method, route, targets["P-EAST"] | {"node_id": api.node("EAST")}, {})
+    if isinstance(access_rules(route)[0], Public):
+        assert response.status_code != 401
+    else:
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "not_authenticated"
+
+
+PROTECTED = [item for item in ROUTES if not any(isinstance(r, Public) for r in access_rules(item[1]))]
+
+
+@pytest.mark.parametrize("role", list(ROLES), ids=str)
+@pytest.mark.parametrize("item", PROTECTED, ids=route_id)
+def test_matrix(api, targets, item, role) -> None:
+    method, route = item
+    rule = access_rules(route)[0]
+    user, home = ROLES[role]
+    headers = api.auth(user)
+    allowed = can(role, rule.capability)
+
+    # In scope: the EAST project (every seeded role sees it), or the user's own node.
+    in_scope = targets["P-EAST"] | {"node_id": api.node(home)}
+    response = call(api, method, route, in_scope, headers)
+    assert response.status_code < 500
+    if allowed:
+        assert response.status_code not in (401, 403, 404), (user, response.text)
+    else:
+        assert (response.status_code, response.json()["error"]) == (403, "permission_denied"), user
+
+    # Out of scope: the WEST region and its project, invisible below HQ: 404, exactly
+    # like an id that does not exist, whatever the role's rights.
+    if home == "HQ" or isinstance(rule, Authenticated):
+        return
+    out_of_scope = targets["P-WEST"] | {"node_id": api.node("WEST")}
+    hidden = call(api, method, route, out_of_scope, headers)
+    assert (hidden.status_code, hidden.json()["error"]) == (404, "not_found"), (user, hidden.text)
+    missing_id = {"project_id": 2_000_000_000, "node_id": 2_000_000_000}
+    missing = call(api, method, route, out_of_scope | missing_id, headers)
+    assert missing.status_code == 404
+    if isinstance(rule, (ProjectAccess, NodeAccess)):
+        # Same words for "hidden" and "missing", but for the id itself.
+        assert hidden.json()["detail"].rsplit(" ", 1)[0] == missing.json()["detail"].rsplit(" ", 1)[0]
+
+
+def test_lists_show_only_the_callers_subtree(api) -> None:
+    def codes(user: str, url: str) -> set[str]:
+        return {item["code"] for item in api.as_user(user, "GET", url).json()}
+
+    assert codes("hq", "/api/projects") == {"P-EAST", "P-WEST"}
+    assert codes("east", "/api/projects") == {"P-EAST"}
+    assert codes("inspector", "/api/projects") == {"P-EAST"}
+    assert codes("hq", "/api/org/nodes") == {"HQ", "EAST", "WEST", "P-EAST", "P-WEST"}
+    assert codes("east", "/api/org/nodes") == {"EAST", "P-EAST"}
+    assert codes("site", "/api/org/nodes") == {"P-EAST"}
