@@ -16,12 +16,12 @@ DEMO    := $(DATA)/demo
 APT_PACKAGES := g++ nodejs npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test system-deps node-deps bench lint clean
+.PHONY: help run test system-deps node-deps bench bench-deps lint clean
 
 help:
 	@echo "make run    - set up and run Erji Twin on its embedded defaults (demo data)"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make bench  - run the ingest benchmark (figures go to docs/performance.md)"
+	@echo "make bench  - run the API and ingest benchmarks (figures go to docs/performance.md)"
 	@echo "make lint   - ruff"
 
 ## Python environment: created if missing, reinstalled when pyproject.toml changes.
@@ -54,17 +54,26 @@ node-deps: viewer/js/node_modules/.package-lock.json
 viewer/js/node_modules/.package-lock.json: viewer/js/package-lock.json | system-deps
 	cd viewer/js && npm ci --no-audit --no-fund --loglevel=error
 
-## Until the server lands, "running the product" means: generate the demo building and
-## ingest it, printing what the pipeline made of it.
+## The product on its embedded defaults: SQLite and blobs in $(DATA), jobs in-process.
+## Development mode allows the built-in secret key (the server log says so loudly);
+## the demo portfolio and the generated sample building are loaded once.
+PORT ?= 8000
 run: $(VENV)/.installed
 	@mkdir -p $(DEMO)
 	@test -f $(DEMO)/sample-building.ifc || $(PY) -m sample_models $(DEMO)/sample-building.ifc --storeys 6 --bays-x 5 --bays-y 3
-	$(VENV)/bin/twin ingest $(DEMO)/sample-building.ifc --out $(DEMO)/sample-building
+	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin demo --sample $(DEMO)/sample-building.ifc
+	@echo "Erji Twin: http://127.0.0.1:$(PORT)/docs  (demo users admin, hq, east, bim, inspector, site)"
+	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin serve --port $(PORT)
 
 test: $(VENV)/.installed-dev node-deps
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed
+## wrk is the load generator of the API benchmark (C, so it leaves the cores to the server).
+bench-deps: | system-deps
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
+
+bench: $(VENV)/.installed bench-deps
+	$(PY) benchmarks/api.py --markdown
 	$(PY) benchmarks/ingest.py --markdown
 	$(PY) benchmarks/ingest.py --generated 100000 --repeat 1 --markdown
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # processes consume from Redis; immediate: jobs run synchronously (tests).
     queue: Literal["embedded", "redis", "immediate"] = "embedded"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Name of the job queue: deployments sharing one Redis need different names.
+    queue_name: str = Field("erji-twin", min_length=1, max_length=64)
     # Signs bearer tokens and session cookies.
     secret_key: str = DEVELOPMENT_SECRET
     # Largest accepted IFC upload, in bytes.

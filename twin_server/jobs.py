@@ -112,8 +112,8 @@ class JobQueue:
 
 def _make_huey(settings: Settings) -> Huey:
     if settings.queue == "immediate":
-        return MemoryHuey("erji-twin", immediate=True)
+        return MemoryHuey(settings.queue_name, immediate=True)
     if settings.queue == "redis":
-        return RedisHuey("erji-twin", url=settings.redis_url)
+        return RedisHuey(settings.queue_name, url=settings.redis_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("erji-twin", filename=str(settings.data_dir / "queue.db"))
+    return SqliteHuey(settings.queue_name, filename=str(settings.data_dir / "queue.db"))

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Scope
 
+from .api.docs import mount_docs
 from .api.errors import install_error_handlers
 from .api.middleware import RequestContextMiddleware
 from .api.routers import ROUTERS
@@ -60,11 +61,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN; ours are local.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.settings = settings
     install_error_handlers(app)
+    mount_docs(app)
     for router in ROUTERS:
         app.include_router(router)
 

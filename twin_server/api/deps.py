@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -75,7 +76,17 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def current_principal(request: Request, runtime: RuntimeDep, session: SessionDep) -> Principal:
+# Declares the bearer scheme in the OpenAPI schema (the Authorize button of /docs); the
+# header itself is read below, where a malformed one gets its own error.
+_bearer_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _documented: Annotated[str | None, Depends(_bearer_scheme)],
+) -> Principal:
     """The caller, from ``Authorization: Bearer`` or the session cookie.
 
     Cookie-authenticated requests that change something must echo the session's CSRF
