@@ -161,36 +161,39 @@ class NodeScope:
     node: NodeRef
 
 
-class ProjectAccess(Access):
+class _ScopedAccess(Access):
+    def __init__(self, capability: Capability) -> None:
+        self.capability = capability
+
+    async def _authorize(
+        self, authorize, node_id: int, principal: Principal, runtime: Runtime, session: Session
+    ):
+        # A cache hit decides without a query; a miss loads the path in the pool.
+        if not runtime.paths.cached(node_id):
+            await run_in_threadpool(runtime.paths.get, session, node_id)
+        return authorize(session, principal, node_id, self.capability, paths=runtime.paths)
+
+
+class ProjectAccess(_ScopedAccess):
     """The route's ``{project_id}`` must be in the caller's subtree (else 404) and the
     caller's role must grant ``capability`` (else 403)."""
 
     scoped_by = "project_id"
 
-    def __init__(self, capability: Capability) -> None:
-        self.capability = capability
-
     async def __call__(
         self, project_id: Id, principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep
     ) -> ProjectScope:
-        if not runtime.paths.cached(project_id):
-            await run_in_threadpool(runtime.paths.get, session, project_id)
-        project = authorize_project(session, principal, project_id, self.capability, paths=runtime.paths)
+        project = await self._authorize(authorize_project, project_id, principal, runtime, session)
         return ProjectScope(principal, project)
 
 
-class NodeAccess(Access):
+class NodeAccess(_ScopedAccess):
     """Like ``ProjectAccess`` for any org node ``{node_id}`` (HQ, region or project)."""
 
     scoped_by = "node_id"
 
-    def __init__(self, capability: Capability) -> None:
-        self.capability = capability
-
     async def __call__(
         self, node_id: Id, principal: PrincipalDep, runtime: RuntimeDep, session: SessionDep
     ) -> NodeScope:
-        if not runtime.paths.cached(node_id):
-            await run_in_threadpool(runtime.paths.get, session, node_id)
-        node = authorize_node(session, principal, node_id, self.capability, paths=runtime.paths)
+        node = await self._authorize(authorize_node, node_id, principal, runtime, session)
         return NodeScope(principal, node)
