@@ -55,9 +55,14 @@ class TokenClaims:
 class TokenService:
     """Issues and checks tokens signed with the server's secret key."""
 
+    # Verified tokens kept, so the signature check (~30 µs, a tenth of an element request)
+    # runs once per token and process rather than per request.
+    _CACHE_LIMIT = 10_000
+
     def __init__(self, secret_key: str, *, lifetime_minutes: int) -> None:
         self._key = secret_key
         self._lifetime = dt.timedelta(minutes=lifetime_minutes)
+        self._verified: dict[str, TokenClaims] = {}
 
     @property
     def lifetime_seconds(self) -> int:
@@ -76,6 +81,16 @@ class TokenService:
 
     def check(self, token: str) -> TokenClaims:
         """Claims of a valid token; ``NotAuthenticated`` if it is expired, forged or malformed."""
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > dt.datetime.now(dt.UTC):
+            return known
+        claims = self._decode(token)
+        if len(self._verified) >= self._CACHE_LIMIT:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> TokenClaims:
         try:
             claims = jwt.decode(
                 token, self._key, algorithms=[_ALGORITHM], options={"require": ["sub", "exp"]}

@@ -56,6 +56,10 @@ def test_class_and_storey_filters(api, building) -> None:
     assert set(ids(api, url, ifc_class=sorted(wanted))) == {
         e.GlobalId for e in elements if e.is_a() in wanted
     }
+    # IFC entity names are case-insensitive.
+    assert ids(api, url, ifc_class=["ifcwall", "IFCCOLUMN"]) == ids(
+        api, url, ifc_class=["IfcWall", "IfcColumn"]
+    )
     storey = model.by_type("IfcBuildingStorey")[1]
     in_storey = {e.GlobalId for e in elements if _storey(e) == storey}
     assert in_storey

@@ -131,10 +131,11 @@ class RevisionRow(Base):
     file_sha256: Mapped[str] = mapped_column(String(64))
     glb_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     glb_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    summary_json: Mapped[str | None] = mapped_column(Text)
-    spatial_json: Mapped[str | None] = mapped_column(Text)
-    georef_json: Mapped[str | None] = mapped_column(Text)
-    failures_json: Mapped[str | None] = mapped_column(Text)
+    # Documents: loaded only when asked for (status checks run on every element request).
+    summary_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    spatial_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    georef_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    failures_json: Mapped[str | None] = mapped_column(Text, deferred=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -163,7 +164,7 @@ class ElementRow(Base):
     # Hash of the record without step ids and GLB rows, which change on every export:
     # equal hashes mean the element did not change between revisions.
     content_hash: Mapped[str] = mapped_column(String(32))
-    record_json: Mapped[str] = mapped_column(Text)
+    record_json: Mapped[str] = mapped_column(Text, deferred=True)
 
     __table_args__ = (
         UniqueConstraint("revision_id", "global_id", name="uq_elements_revision_global_id"),

@@ -7,11 +7,11 @@ is its record, and ``content_hash`` says whether that changed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.orm import ElementClassificationRow, ElementPropertyRow, ElementRow, RevisionRow
@@ -90,6 +90,8 @@ def list_elements(
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page starts at 1 and page_size is 1 to {MAX_PAGE_SIZE}")
     processed_revision(session, project_id=project_id, revision_id=revision_id)
+    if where.ifc_classes:
+        where = replace(where, ifc_classes=_stored_classes(session, revision_id, where.ifc_classes))
     query = _filtered(select(ElementRow.id), revision_id, where)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(
@@ -113,17 +115,24 @@ def list_elements(
     return ElementPage([ElementSummary(*row) for row in rows], total, page, page_size)
 
 
+# Built once: constructing the statement costs more than running it (~70 µs vs ~10 µs on
+# SQLite), and element detail is the API's hottest request.
+_RECORD_QUERY = (
+    select(ElementRow.record_json)
+    .join(RevisionRow, RevisionRow.id == ElementRow.revision_id)
+    .where(
+        ElementRow.revision_id == bindparam("revision_id"),
+        ElementRow.global_id == bindparam("global_id"),
+        RevisionRow.project_id == bindparam("project_id"),
+        RevisionRow.processing == Processing.SUCCEEDED.value,
+    )
+)
+
+
 def element_record(session: Session, *, project_id: int, revision_id: int, global_id: str) -> bytes:
     """The full record (JSON) of one element of a processed revision, in one query."""
     record = session.execute(
-        select(ElementRow.record_json)
-        .join(RevisionRow, RevisionRow.id == ElementRow.revision_id)
-        .where(
-            ElementRow.revision_id == revision_id,
-            ElementRow.global_id == global_id,
-            RevisionRow.project_id == project_id,
-            RevisionRow.processing == Processing.SUCCEEDED.value,
-        )
+        _RECORD_QUERY, {"revision_id": revision_id, "global_id": global_id, "project_id": project_id}
     ).scalar_one_or_none()
     if record is None:
         # Tell a missing element from an unusable revision.
@@ -225,6 +234,16 @@ def _flat_properties(record: dict[str, Any]) -> dict[str, Any]:
         for pset in record.get("property_sets", ())
         for name, value in pset["properties"].items()
     }
+
+
+def _stored_classes(session: Session, revision_id: int, asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The revision's class names as stored, for names given in any case (``ifcwall``):
+    IFC entity names are case-insensitive, and the indexed column keeps one spelling."""
+    stored = session.execute(
+        select(ElementRow.ifc_class).where(ElementRow.revision_id == revision_id).distinct()
+    ).scalars()
+    by_lower = {name.lower(): name for name in stored}
+    return tuple(by_lower.get(name.lower(), name) for name in asked)
 
 
 def _filtered(query: Select, revision_id: int, where: ElementFilter) -> Select:

@@ -140,7 +140,10 @@ def list_revisions(session: Session, *, project_id: int, model_id: int) -> list[
     return [_revision(row, username) for row, username in rows]
 
 
-def get_revision(session: Session, *, project_id: int, revision_id: int) -> RevisionInfo:
+def get_revision(
+    session: Session, *, project_id: int, revision_id: int, with_summary: bool = True
+) -> RevisionInfo:
+    """One revision of the project; ``with_summary`` also loads the processing summary."""
     found = session.execute(
         select(RevisionRow, UserRow.username)
         .outerjoin(UserRow, UserRow.id == RevisionRow.uploaded_by_id)
@@ -148,7 +151,7 @@ def get_revision(session: Session, *, project_id: int, revision_id: int) -> Revi
     ).first()
     if found is None:
         raise NotFound(f"no revision {revision_id} in project {project_id}")
-    return _revision(found[0], found[1], with_summary=True)
+    return _revision(found[0], found[1], with_summary=with_summary)
 
 
 def processed_revision(session: Session, *, project_id: int, revision_id: int) -> RevisionInfo:
@@ -157,7 +160,7 @@ def processed_revision(session: Session, *, project_id: int, revision_id: int) -
     ``NotFound`` for unknown ids, ``Conflict`` while it is queued, running or failed: a
     half-processed revision is never readable.
     """
-    revision = get_revision(session, project_id=project_id, revision_id=revision_id)
+    revision = get_revision(session, project_id=project_id, revision_id=revision_id, with_summary=False)
     if revision.processing is not Processing.SUCCEEDED:
         raise Conflict(
             f"revision {revision.label} is {revision.processing.value}; it can be read once processed",
