@@ -29,6 +29,7 @@ Prints one JSON object; ``--markdown`` also prints a section for docs/performanc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -57,6 +58,9 @@ TARGET_DETAIL_RPS = 1000.0
 TARGET_DETAIL_P99_MS = 50.0
 MAX_ERROR_RATE = 0.01
 PROJECT_CODE = "SH-PD-01"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TWIN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 USERNAME = "bim"
 LIST_CLASS = "IfcWall"
 LIST_PAGE_SIZE = 50
@@ -88,9 +92,29 @@ def make_building(out: Path, *, storeys: int, bays_x: int, bays_y: int) -> Path:
     return path
 
 
-def seed(data_dir: Path, sample: Path) -> None:
+@contextlib.contextmanager
+def temporary_postgres():
+    """A fresh PostgreSQL database on the local server, dropped afterwards."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"twin_bench_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield str(sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(data_dir: Path, sample: Path, database_url: str | None) -> None:
     """Demo portfolio plus the sample revision, processed synchronously (immediate queue)."""
-    runtime = build_runtime(Settings(development=True, data_dir=data_dir, queue="immediate"))
+    runtime = build_runtime(
+        Settings(development=True, data_dir=data_dir, queue="immediate", database_url=database_url)
+    )
     try:
         seed_demo(runtime, sample_ifc=sample)
     finally:
@@ -100,7 +124,7 @@ def seed(data_dir: Path, sample: Path) -> None:
 class Server:
     """``twin serve`` in its own process group; stopped (group-wide) by ``stop``."""
 
-    def __init__(self, data_dir: Path, *, workers: int, port: int) -> None:
+    def __init__(self, data_dir: Path, *, workers: int, port: int, database_url: str | None) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = data_dir / "server.log"
@@ -109,6 +133,8 @@ class Server:
             "TWIN_DATA_DIR": str(data_dir),
             "TWIN_QUEUE": "embedded",
         }
+        if database_url:
+            env["TWIN_DATABASE_URL"] = database_url
         twin = Path(sys.executable).with_name("twin")
         command = [str(twin)] if twin.exists() else [sys.executable, "-m", "twin_server.cli"]
         command += ["serve", "--port", str(port), "--workers", str(workers), "--log-level", "WARNING"]
@@ -363,16 +389,20 @@ def bench(args: argparse.Namespace) -> dict:
         raise BenchmarkError("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     server = None
+    stack = contextlib.ExitStack()
     try:
         started = time.perf_counter()
         sample = make_building(tmp, storeys=args.storeys, bays_x=args.bays_x, bays_y=args.bays_y)
         data_dir = tmp / "data"
         data_dir.mkdir()
-        seed(data_dir, sample)
+        database_url = stack.enter_context(temporary_postgres()) if args.postgres else None
+        seed(data_dir, sample, database_url)
         seed_s = time.perf_counter() - started
         print(f"seeded the sample building in {seed_s:.1f} s", file=sys.stderr)
 
-        server = Server(data_dir, workers=args.server_workers, port=args.port or free_port())
+        server = Server(
+            data_dir, workers=args.server_workers, port=args.port or free_port(), database_url=database_url
+        )
         server.wait_ready()
         with httpx.Client(base_url=server.base, timeout=30) as client:
             found = discover(client)
@@ -411,6 +441,7 @@ def bench(args: argparse.Namespace) -> dict:
     finally:
         if server is not None:
             server.stop()
+        stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
     health_rps = endpoints["health"]["requests_per_s"]
@@ -422,6 +453,7 @@ def bench(args: argparse.Namespace) -> dict:
         "walls": found["walls"],
         "building": {"storeys": args.storeys, "bays_x": args.bays_x, "bays_y": args.bays_y},
         "server_workers": args.server_workers,
+        "database": "PostgreSQL" if args.postgres else "SQLite",
         "cpu_count": os.cpu_count(),
         "wrk": {"threads": args.threads, "connections": args.connections, "duration_s": args.duration},
         "warmup_s": args.warmup,
@@ -455,13 +487,15 @@ def markdown(r: dict) -> str:
     }
     wrk = r["wrk"]
     lines = [
-        "## API (`benchmarks/api.py`)",
+        f"## API (`benchmarks/api.py`, {r['database']})",
         "",
         "```bash",
-        ".venv/bin/python benchmarks/api.py --markdown",
+        ".venv/bin/python benchmarks/api.py --markdown"
+        + (" --postgres" if r["database"] == "PostgreSQL" else ""),
         "```",
         "",
-        f"`twin serve --workers {r['server_workers']}` (SQLite, embedded queue) on {r['cpu_count']} cores, "
+        f"`twin serve --workers {r['server_workers']}` ({r['database']}, embedded queue) "
+        f"on {r['cpu_count']} cores, "
         f"loaded by `wrk -t{wrk['threads']} -c{wrk['connections']} -d{wrk['duration_s']}s` over loopback "
         f"on the same cores, after a {r['warmup_s']} s warm-up per endpoint. Sample building of "
         f"{r['elements']:,} elements ({r['building']['storeys']} storeys, "
@@ -515,6 +549,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storeys", type=int, default=6, help="storeys of the sample building")
     parser.add_argument("--bays-x", type=int, default=5, help="bays along X of the sample building")
     parser.add_argument("--bays-y", type=int, default=3, help="bays along Y of the sample building")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="use a fresh database on the local PostgreSQL instead of SQLite",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print a docs/performance.md section")
     args = parser.parse_args(argv)
     if args.connections < args.threads:

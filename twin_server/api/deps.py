@@ -43,6 +43,7 @@ __all__ = [
     "Public",
     "RuntimeDep",
     "SessionDep",
+    "run_point_query",
 ]
 
 SESSION_COOKIE = "twin_session"
@@ -121,6 +122,20 @@ async def current_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def run_point_query(runtime: Runtime, function, /, *args, **kwargs):
+    """Run a single-row, indexed lookup: on the event loop with SQLite, in the pool otherwise.
+
+    SQLite answers such a lookup in-process in ~10 µs, less than the thread hop it would
+    otherwise take; with several requests per worker the pool's threads also fight over
+    the GIL, which showed as a p99 of 57 ms vs 33 ms on the element-detail benchmark. A
+    network database (PostgreSQL) waits on I/O instead, so there the pool keeps the loop free.
+    Only for bounded work: lists and filters always go to the pool.
+    """
+    if runtime.engine.dialect.name == "sqlite":
+        return function(*args, **kwargs)
+    return await run_in_threadpool(function, *args, **kwargs)
 
 
 class Access:

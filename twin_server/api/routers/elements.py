@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from ...domain.access import Capability
 from ...schemas.elements import ElementRevisionPublic, ElementsPublic, ElementSummaryPublic
 from ...services import elements as element_service
-from ..deps import Id, ProjectAccess, ProjectScope, SessionDep
+from ..deps import Id, ProjectAccess, ProjectScope, RuntimeDep, SessionDep, run_point_query
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["elements"])
 
@@ -61,12 +61,19 @@ def list_elements(
 
 
 @router.get("/revisions/{revision_id}/elements/{global_id}")
-def read_element(revision_id: Id, global_id: GlobalId, scope: Reader, session: SessionDep) -> Response:
+async def read_element(
+    revision_id: Id, global_id: GlobalId, scope: Reader, runtime: RuntimeDep, session: SessionDep
+) -> Response:
     """One element with everything the pipeline extracted: class, names, storey,
     materials, classifications and every property set with its values and units."""
     # The stored record is already JSON: sent as is, without a parse and re-serialise.
-    record = element_service.element_record(
-        session, project_id=scope.project.id, revision_id=revision_id, global_id=global_id
+    record = await run_point_query(
+        runtime,
+        element_service.element_record,
+        session,
+        project_id=scope.project.id,
+        revision_id=revision_id,
+        global_id=global_id,
     )
     return Response(record, media_type="application/json")
 
