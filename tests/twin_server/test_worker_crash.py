@@ -130,11 +130,20 @@ def test_a_killed_worker_s_job_is_retried_and_never_half_visible(backend, redis_
 
             workers.append(start_worker(env, log))
             deadline = time.monotonic() + 180
+            progress: list[tuple[str, float]] = []
             while (state := observe())["processing"] != "succeeded":
                 assert state["processing"] != "failed", state["failure_reason"]
                 assert time.monotonic() < deadline, log.read_text()
+                if state["processing"] == "running" and state["attempts"] == 2:
+                    progress.append((state["stage"], state["progress_pct"]))
                 time.sleep(0.1)
             assert state["attempts"] == 2
+            # The retry reported its stages and a percentage that only grows.
+            stages = {stage for stage, _ in progress}
+            assert stages & {"open", "elements", "geometry", "glb", "write", "import"}, progress
+            assert stages <= {"starting", "open", "elements", "geometry", "glb", "write", "import"}
+            percentages = [pct for _, pct in progress]
+            assert percentages == sorted(percentages) and all(0 <= p < 100 for p in percentages)
             assert state["summary"]["element_count"] > 0
             listed = api.as_user("inspector", "GET", f"{url}/elements", params={"page_size": 1})
             assert listed.json()["total"] == state["summary"]["element_count"]
