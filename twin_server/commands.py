@@ -7,6 +7,7 @@ one-line error with exit code 2, like ``twin ingest``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import logging
 import logging.config
@@ -72,6 +73,17 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input (else: prompt)"
     )
     create.set_defaults(run=_user_create)
+    password = user.add_parser("password", help="set a user's password (ends the user's sessions)")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", help="read it from standard input")
+    password.set_defaults(run=_user_password)
+    for name, active, text in (
+        ("disable", False, "stop a user from logging in"),
+        ("enable", True, "let a user in again"),
+    ):
+        toggle = user.add_parser(name, help=text)
+        toggle.add_argument("username")
+        toggle.set_defaults(run=_user_active, active=active)
 
     org = commands.add_parser("org", help="manage the organisation tree").add_subparsers(
         dest="org_command", required=True
@@ -161,25 +173,50 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _user_create(args: argparse.Namespace) -> int:
-    from .runtime import build_runtime
     from .services.auth import create_user
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password()
-    runtime = build_runtime(_settings())
-    try:
-        with runtime.sessions() as session:
-            principal = create_user(
-                session,
-                username=args.username,
-                password=password,
-                role=args.role,
-                node_code=args.node,
-                display_name=args.display_name,
-            )
-    finally:
-        runtime.close()
+    with _runtime() as runtime, runtime.sessions() as session:
+        principal = create_user(
+            session,
+            username=args.username,
+            password=password,
+            role=args.role,
+            node_code=args.node,
+            display_name=args.display_name,
+        )
     print(f"created user {principal.username} ({principal.role.value}) at {args.node}")
     return 0
+
+
+def _user_password(args: argparse.Namespace) -> int:
+    from .services.auth import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password()
+    with _runtime() as runtime, runtime.sessions() as session:
+        set_password(session, username=args.username, password=password)
+    print(f"password of {args.username} changed; their sessions and tokens have ended")
+    return 0
+
+
+def _user_active(args: argparse.Namespace) -> int:
+    from .services.auth import set_active
+
+    with _runtime() as runtime, runtime.sessions() as session:
+        set_active(session, username=args.username, active=args.active)
+    print(f"{args.username} {'enabled' if args.active else 'disabled'}")
+    return 0
+
+
+@contextlib.contextmanager
+def _runtime():
+    from .runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    try:
+        yield runtime
+    finally:
+        runtime.close()
 
 
 def _prompt_password() -> str:
@@ -191,35 +228,23 @@ def _prompt_password() -> str:
 
 def _org_add(args: argparse.Namespace) -> int:
     from .domain.access import NodeKind
-    from .runtime import build_runtime
     from .services import orgs
     from .services.access import NodeRef
 
-    runtime = build_runtime(_settings())
-    try:
-        with runtime.sessions() as session:
-            parent = orgs.find_node(session, args.parent) if args.parent else None
-            kind = NodeKind(args.kind)
-            if kind is NodeKind.PROJECT:
-                if parent is None:
-                    raise _BadInput("a project needs --parent REGION_CODE")
-                node = orgs.create_project(
-                    session,
-                    region=NodeRef(parent.id, parent.kind, parent.path),
-                    code=args.code,
-                    name=args.name,
-                )
-            else:
-                node = orgs.create_node(
-                    session,
-                    kind=kind,
-                    code=args.code,
-                    name=args.name,
-                    parent_id=parent.id if parent else None,
-                )
-                session.commit()
-    finally:
-        runtime.close()
+    with _runtime() as runtime, runtime.sessions() as session:
+        parent = orgs.find_node(session, args.parent) if args.parent else None
+        kind = NodeKind(args.kind)
+        if kind is NodeKind.PROJECT:
+            if parent is None:
+                raise _BadInput("a project needs --parent REGION_CODE")
+            node = orgs.create_project(
+                session, region=NodeRef(parent.id, parent.kind, parent.path), code=args.code, name=args.name
+            )
+        else:
+            node = orgs.create_node(
+                session, kind=kind, code=args.code, name=args.name, parent_id=parent.id if parent else None
+            )
+            session.commit()
     print(f"added {args.kind} {args.code} (id {node.id})")
     return 0
 

@@ -25,6 +25,7 @@ from tests.conftest import IN_CI
 from tests.factories import add_wall, tiny_model
 from twin_server.config import Settings
 from twin_server.domain.access import NodeKind, Role
+from twin_server.domain.model import Principal
 from twin_server.main import create_app
 from twin_server.runtime import build_runtime
 from twin_server.services import orgs
@@ -219,6 +220,14 @@ def seed_world(runtime) -> World:
     )
 
 
+def _read_world(runtime) -> World:
+    """The node ids of an organisation seeded earlier."""
+    everything = Principal(0, "test", None, Role.ADMIN, 0, "/")
+    with runtime.sessions() as session:
+        nodes = {node.code: node.id for node in orgs.list_nodes(session, everything)}
+    return World(nodes=nodes, users={})
+
+
 def make_settings(tmp: Path, database_url: str, **overrides) -> Settings:
     values = {
         "data_dir": tmp / "data",
@@ -233,12 +242,16 @@ def make_settings(tmp: Path, database_url: str, **overrides) -> Settings:
 
 
 @contextlib.contextmanager
-def running_api(backend: str, tmp: Path, **overrides) -> Iterator[Api]:
-    with temporary_database(backend, tmp) as url:
+def running_api(backend: str, tmp: Path, *, seed: bool = True, **overrides) -> Iterator[Api]:
+    """A running API on a fresh database (or on ``database_url=`` of an earlier one, with
+    ``seed=False``)."""
+    with contextlib.ExitStack() as stack:
+        url = overrides.pop("database_url", None) or stack.enter_context(temporary_database(backend, tmp))
         settings = make_settings(tmp, url, **overrides)
         runtime = build_runtime(settings)
         app = create_app(settings, runtime=runtime)
-        api = Api(app, runtime, seed_world(runtime), backend, tmp)
+        world = seed_world(runtime) if seed else _read_world(runtime)
+        api = Api(app, runtime, world, backend, tmp)
         try:
             yield api
         finally:

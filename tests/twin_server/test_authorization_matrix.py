@@ -123,6 +123,8 @@ def test_matrix(api, targets, item, role) -> None:
     # In scope: the EAST project (every seeded role sees it), or the user's own node.
     in_scope = targets["P-EAST"] | {"node_id": api.node(home)}
     response = call(api, method, route, in_scope, headers)
+    if (method, route.path) == ("DELETE", "/api/auth/session"):
+        api.world.tokens.pop(user)  # logging out ended the user's tokens
     assert response.status_code < 500
     if allowed:
         assert response.status_code not in (401, 403, 404), (user, response.text)

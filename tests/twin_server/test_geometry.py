@@ -30,10 +30,20 @@ def test_glb_is_served_with_a_strong_etag_and_immutable_caching(api, glb) -> Non
     assert response.headers["content-type"] == "model/gltf-binary"
     assert response.headers["accept-ranges"] == "bytes"
 
+    etag = response.headers["etag"]
     again = api.as_user(
-        "inspector", "GET", glb["glb_url"], headers={"If-None-Match": response.headers["etag"]}
+        "inspector", "GET", glb["glb_url"], headers={"If-None-Match": etag, "Accept-Encoding": "identity"}
     )
     assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    # Holding the uncompressed copy says nothing about the gzip one: that is sent.
+    other = api.as_user(
+        "inspector", "GET", glb["glb_url"], headers={"If-None-Match": etag, "Accept-Encoding": "gzip"}
+    )
+    assert other.status_code == 200 and other.headers["content-encoding"] == "gzip"
+    head = api.as_user("inspector", "HEAD", glb["glb_url"], headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == glb["glb_bytes"]
 
 
 def test_gzip_is_served_to_clients_that_accept_it_when_it_helps(api, glb) -> None:
@@ -61,7 +71,14 @@ def test_range_requests_return_the_requested_bytes(api, glb) -> None:
     tail = api.as_user("inspector", "GET", glb["glb_url"], headers={"Range": "bytes=-12"})
     assert tail.status_code == 206 and tail.content == whole[-12:]
     beyond = api.as_user("inspector", "GET", glb["glb_url"], headers={"Range": f"bytes={len(whole) + 10}-"})
-    assert beyond.status_code == 416
+    assert (beyond.status_code, beyond.json()["error"]) == (416, "range_not_satisfiable")
+    assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
+    # Other units and ranges that do not parse are ignored: the whole file (RFC 9110 §14.2).
+    for ignored in ("items=0-1", "bytes=abc", "bytes=5-2x"):
+        response = api.as_user(
+            "inspector", "GET", glb["glb_url"], headers={"Range": ignored, "Accept-Encoding": "identity"}
+        )
+        assert response.status_code == 200 and response.content == whole, ignored
 
 
 def test_geometry_urls_are_scoped_to_their_project(api, glb) -> None:

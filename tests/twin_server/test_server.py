@@ -76,6 +76,47 @@ def test_org_and_user_commands(env, tmp_path) -> None:
     orphan = twin("org", "add", "project", "P2", "x", env=env, cwd=tmp_path)
     assert orphan.returncode == 2 and "--parent" in orphan.stderr
 
+    # Password changes and disabling take effect at the next log-in.
+    new_password = "a-new-password-42"
+    changed = twin(
+        "user", "password", "alice", "--password-stdin", env=env, stdin=new_password + "\n", cwd=tmp_path
+    )
+    assert changed.returncode == 0 and "sessions and tokens have ended" in changed.stdout
+    assert _can_log_in(env, "alice", new_password) and not _can_log_in(env, "alice", PASSWORD)
+    assert twin("user", "disable", "alice", env=env, cwd=tmp_path).returncode == 0
+    assert not _can_log_in(env, "alice", new_password)
+    assert twin("user", "enable", "alice", env=env, cwd=tmp_path).returncode == 0
+    assert _can_log_in(env, "alice", new_password)
+    missing = twin("user", "disable", "nobody", env=env, cwd=tmp_path)
+    assert missing.returncode == 2 and "no user 'nobody'" in missing.stderr
+
+
+def _can_log_in(env: dict[str, str], username: str, password: str) -> bool:
+    import datetime as dt
+
+    from twin_server.config import Settings
+    from twin_server.domain.errors import NotAuthenticated
+    from twin_server.runtime import build_runtime
+    from twin_server.services.auth import authenticate
+
+    runtime = build_runtime(Settings(data_dir=Path(env["TWIN_DATA_DIR"]), secret_key=env["TWIN_SECRET_KEY"]))
+    try:
+        with runtime.sessions() as session:
+            authenticate(
+                session,
+                username=username,
+                password=password,
+                client_ip="test",
+                now=dt.datetime.now(dt.UTC),
+                max_failures=100,
+                window_s=60,
+            )
+        return True
+    except NotAuthenticated:
+        return False
+    finally:
+        runtime.close()
+
 
 def _free_port() -> int:
     with socket.socket() as s:

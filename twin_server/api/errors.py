@@ -20,9 +20,11 @@ from ..domain.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    NotSatisfiable,
     PermissionDenied,
     RateLimited,
     TooLarge,
+    Unavailable,
     UnsupportedFile,
 )
 from .context import current_request_id
@@ -39,7 +41,9 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     TooLarge: 413,
     UnsupportedFile: 415,
     InvalidInput: 422,
+    NotSatisfiable: 416,
     RateLimited: 429,
+    Unavailable: 503,
 }
 _HTTP_CODES = {
     400: "bad_request",
@@ -72,6 +76,8 @@ async def _domain_error(request: Request, exc: DomainError):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, NotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return error_response(status, exc.code, exc.detail, headers)
 
 
@@ -86,6 +92,11 @@ async def _validation_error(request: Request, exc: RequestValidationError):
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):
+    # FastAPI reports any failure while reading a form or JSON body as 400; when the
+    # cause was the body limit, say so.
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, TooLarge):
+        return await _domain_error(request, cause)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, exc.detail, dict(exc.headers or {}))
 

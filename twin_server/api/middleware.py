@@ -61,6 +61,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+                # PostgreSQL cannot store or compare text holding NUL; no id or filter needs one.
+                await _respond(send_with_id, 422, "invalid_request", "NUL characters are not allowed in URLs")
+                return
             limit = self.body_limit(scope)
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -94,13 +98,17 @@ def _counting(receive: Receive, limit: int) -> Receive:
 
 
 async def _refuse(send: Send, limit: int) -> None:
-    body = orjson.dumps(
-        {"error": TooLarge.code, "detail": f"the request body is larger than the limit of {limit:,} bytes"}
-    )
+    detail = f"the request body is larger than the limit of {limit:,} bytes"
+    await _respond(send, 413, TooLarge.code, detail)
+
+
+async def _respond(send: Send, status: int, code: str, detail: str) -> None:
+    # Answers given before the app runs; same shape as api.errors' responses.
+    body = orjson.dumps({"error": code, "detail": detail})
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -25,6 +25,8 @@ __all__ = ["ACCEPTED_SUFFIXES", "ReceivedFile", "receive_ifc_upload"]
 ACCEPTED_SUFFIXES = {".ifc": (b"ISO-10303-21",), ".ifczip": (b"PK\x03\x04",)}
 _SNIFF_BYTES = 64  # enough for a BOM, blank lines and the STEP header keyword
 _MAX_FIELD_BYTES = 4096
+#: The text fields an upload may carry besides the file.
+TEXT_FIELDS = frozenset({"label"})
 
 
 @dataclass(slots=True)
@@ -67,6 +69,10 @@ class _Receiver:
         name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
         if filename is None:
+            # Only the known fields are read: a body of thousands of fields must not pile
+            # up in memory before it is refused.
+            if name not in TEXT_FIELDS or name in self.fields:
+                raise InvalidInput(f"unexpected form field {name!r}: send 'file' and optionally 'label'")
             self._part = _FieldPart(name)
             return
         if self.file is not None or isinstance(self._part, _FilePart):
@@ -105,9 +111,12 @@ class _FieldPart(_Part):
 
     def text(self) -> str:
         try:
-            return self._data.decode("utf-8")
+            text = self._data.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput(f"the form field {self.name!r} is not UTF-8 text") from None
+        if "\x00" in text:
+            raise InvalidInput(f"the form field {self.name!r} contains a NUL character")
+        return text
 
 
 class _FilePart(_Part):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -143,6 +144,14 @@ class RevisionRow(Base):
     __table_args__ = (
         UniqueConstraint("model_id", "label", name="uq_revisions_model_label"),
         UniqueConstraint("model_id", "file_sha256", name="uq_revisions_model_file"),
+        # At most one published revision per model, whatever races between publishers.
+        Index(
+            "uq_revisions_one_published",
+            "model_id",
+            unique=True,
+            sqlite_where=text("state = 'PUBLISHED'"),
+            postgresql_where=text("state = 'PUBLISHED'"),
+        ),
     )
 
 

@@ -10,7 +10,9 @@
      ├── InvalidInput        well-formed request, unacceptable values  -> 422
      ├── UnsupportedFile     not a file type we take                   -> 415
      ├── TooLarge            over the configured size                  -> 413
-     └── RateLimited         too many attempts, try later              -> 429
+     ├── RateLimited         too many attempts, try later              -> 429
+     ├── NotSatisfiable      the requested byte range is outside      -> 416
+     └── Unavailable         a service we depend on is down           -> 503
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ __all__ = [
     "InvalidInput",
     "NotAuthenticated",
     "NotFound",
+    "NotSatisfiable",
     "PermissionDenied",
     "RateLimited",
     "TooLarge",
+    "Unavailable",
     "UnsupportedFile",
 ]
 
@@ -90,3 +94,19 @@ class RateLimited(DomainError):
     def __init__(self, detail: str, *, retry_after_s: int) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class NotSatisfiable(DomainError):
+    """A byte range outside the resource; ``size`` is the resource's length in bytes."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, detail: str, *, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class Unavailable(DomainError):
+    """A service the request needs (the job queue, the database) cannot be reached."""
+
+    code = "unavailable"

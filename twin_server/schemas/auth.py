@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .common import Public
+from .common import Input, Public
 
 
 class TokenPublic(BaseModel):
@@ -11,7 +11,7 @@ class TokenPublic(BaseModel):
     expires_in: int = Field(description="seconds until the token expires")
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(Input):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
 

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..domain.revisions import RevisionState
-from .common import Public, UtcDatetime
+from .common import Input, Name, Public, UtcDatetime
 
 
-class ModelCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["3# 楼 结构"])
+class ModelCreate(Input):
+    name: Name = Field(max_length=200, examples=["3# 楼 结构"])
     discipline: str | None = Field(None, max_length=64, examples=["structure"])
 
 
@@ -44,7 +44,7 @@ class RevisionPublic(Public):
     summary: dict[str, Any] | None = None
 
 
-class RevisionStateUpdate(BaseModel):
+class RevisionStateUpdate(Input):
     state: RevisionState
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field, field_validator
 
-from .common import Public
+from .common import Input, Name, Public
 
 
 class OrgNodePublic(Public):
@@ -16,37 +16,45 @@ class OrgNodePublic(Public):
     path: str
 
 
-class ProjectFields(BaseModel):
+class ProjectFields(Input):
     site_lon: float | None = Field(None, ge=-180, le=180, description="WGS-84 longitude, degrees")
     site_lat: float | None = Field(None, ge=-90, le=90, description="WGS-84 latitude, degrees")
     address: str | None = Field(None, max_length=400)
     project_type: str | None = Field(None, max_length=64)
-    contract_value_cny: float | None = Field(None, ge=0)
+    contract_value_cny: float | None = Field(None, ge=0, lt=1e15)
     planned_start: dt.date | None = None
     planned_finish: dt.date | None = None
     status: str = Field("active", max_length=32)
 
 
-class RegionCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=64, examples=["EAST"])
-    name: str = Field(min_length=1, max_length=200, examples=["华东区域"])
+class RegionCreate(Input):
+    code: Name = Field(max_length=64, examples=["EAST"])
+    name: Name = Field(max_length=200, examples=["华东区域"])
 
 
 class ProjectCreate(ProjectFields):
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: Name = Field(max_length=64)
+    name: Name = Field(max_length=200)
 
 
-class ProjectUpdate(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=200)
+class ProjectUpdate(Input):
+    name: Name | None = Field(None, max_length=200)
     site_lon: float | None = Field(None, ge=-180, le=180)
     site_lat: float | None = Field(None, ge=-90, le=90)
     address: str | None = Field(None, max_length=400)
     project_type: str | None = Field(None, max_length=64)
-    contract_value_cny: float | None = Field(None, ge=0)
+    contract_value_cny: float | None = Field(None, ge=0, lt=1e15)
     planned_start: dt.date | None = None
     planned_finish: dt.date | None = None
-    status: str | None = Field(None, max_length=32)
+    status: Name | None = Field(None, max_length=32)
+
+    @field_validator("name", "status")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        # Omit a field to keep it; these two cannot be emptied.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 class ProjectPublic(Public):

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 import time
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,9 +16,18 @@ from ..domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, 
 from ..domain.model import Principal
 from ..security import hash_password, verify_password
 
-__all__ = ["PrincipalCache", "authenticate", "create_user", "load_principal"]
+__all__ = [
+    "PrincipalCache",
+    "authenticate",
+    "create_user",
+    "load_principal",
+    "revoke_tokens",
+    "set_active",
+    "set_password",
+]
 
 _MIN_PASSWORD_LENGTH = 8
+_MAX_USERNAME = 64
 
 
 def create_user(
@@ -35,8 +44,9 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
-    if len(password) < _MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"the password needs at least {_MIN_PASSWORD_LENGTH} characters")
+    if not username or len(username) > _MAX_USERNAME or not username.isprintable():
+        raise InvalidInput(f"the user name must be 1 to {_MAX_USERNAME} printable characters")
+    _check_password(password)
     node = session.execute(select(OrgNodeRow).where(OrgNodeRow.code == node_code)).scalar_one_or_none()
     if node is None:
         raise NotFound(f"no organisation node with code {node_code!r}")
@@ -68,34 +78,87 @@ def authenticate(
 ) -> tuple[int, int]:
     """``(user id, token version)`` for the right password; otherwise ``NotAuthenticated``.
 
-    Failures are counted per user name and per client address in the database (so the
-    limit holds across API processes): after ``max_failures`` within ``window_s``
-    seconds, further attempts get ``RateLimited`` until the window has passed.
+    Attempts are counted per user name and per client address in the database (so the
+    limit holds across API processes): once ``max_failures`` attempts failed within
+    ``window_s`` seconds, further ones get ``RateLimited`` until the window has passed.
+    Each attempt is recorded *before* the password is checked and counted after, so a
+    burst of parallel guesses cannot all slip through between one count and the next.
     """
-    keys = (f"user:{username.lower()}", f"ip:{client_ip}")
+    # Keys fit their column and hold no NUL (PostgreSQL cannot store one), whatever was typed.
+    safe_name = username.lower()[:_MAX_USERNAME].replace("\x00", "\ufffd")
+    keys = (f"user:{safe_name}", f"ip:{client_ip[:64]}")
     since = now - dt.timedelta(seconds=window_s)
+    attempt = [LoginFailureRow(key=key, at=now) for key in keys]
+    session.add_all(attempt)
+    session.commit()
     for key in keys:
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailureRow.at)).where(
                 LoginFailureRow.key == key, LoginFailureRow.at > since
             )
         ).one()
-        if count >= max_failures:
+        if count > max_failures:  # this attempt included
             oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
             retry_after = max(1, int((oldest + dt.timedelta(seconds=window_s) - now).total_seconds()))
             raise RateLimited(
                 f"too many failed log-ins; try again in {retry_after} s", retry_after_s=retry_after
             )
-    user = session.execute(select(UserRow).where(UserRow.username == username)).scalar_one_or_none()
+    user = None
+    if len(username) <= _MAX_USERNAME and "\x00" not in username:
+        user = session.execute(select(UserRow).where(UserRow.username == username)).scalar_one_or_none()
     if not verify_password(password, user.password_hash if user else None) or not user.active:
-        session.add_all(LoginFailureRow(key=key, at=now) for key in keys)
-        # Old failures are only history; keep the table small.
+        # Old attempts are only history; keep the table small.
         session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < since))
         session.commit()
         raise NotAuthenticated("wrong user name or password", code="bad_credentials")
-    session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == keys[0]))
+    # Success: this attempt and the user name's failures no longer count.
+    session.execute(
+        delete(LoginFailureRow).where(
+            (LoginFailureRow.key == keys[0]) | LoginFailureRow.id.in_([row.id for row in attempt])
+        )
+    )
     session.commit()
     return user.id, user.token_version
+
+
+def revoke_tokens(session: Session, *, user_id: int, cache: PrincipalCache | None = None) -> None:
+    """End every token and session of the user (log-out, password change, deactivation)."""
+    session.execute(
+        update(UserRow).where(UserRow.id == user_id).values(token_version=UserRow.token_version + 1)
+    )
+    session.commit()
+    if cache is not None:
+        cache.forget(user_id)
+
+
+def set_password(session: Session, *, username: str, password: str) -> None:
+    """A new password for ``username``; the user's existing tokens stop working."""
+    user = _user(session, username)
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    session.commit()
+    revoke_tokens(session, user_id=user.id)
+
+
+def set_active(session: Session, *, username: str, active: bool) -> None:
+    """Enable or disable a user; disabling ends the user's tokens."""
+    user = _user(session, username)
+    user.active = active
+    session.commit()
+    if not active:
+        revoke_tokens(session, user_id=user.id)
+
+
+def _user(session: Session, username: str) -> UserRow:
+    user = session.execute(select(UserRow).where(UserRow.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < _MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password needs at least {_MIN_PASSWORD_LENGTH} characters")
 
 
 class PrincipalCache:
@@ -116,6 +179,10 @@ class PrincipalCache:
         if entry is None or time.monotonic() - entry[0] >= self._ttl_s:
             return None
         return entry[1], entry[2], entry[3]
+
+    def forget(self, user_id: int) -> None:
+        with self._lock:
+            self._entries.pop(user_id, None)
 
     def cached(self, user_id: int) -> bool:
         return self.get(user_id) is not None

@@ -265,13 +265,19 @@ def _filtered(query: Select, revision_id: int, where: ElementFilter) -> Select:
         )
         query = query.where(ElementRow.id.in_(select(ElementClassificationRow.element_id).where(match)))
     if where.text:
-        pattern = f"%{where.text.lower()}%"
+        # autoescape: % and _ in the user's text are literal characters, not wildcards.
+        text = where.text.lower()
         query = query.where(
             or_(
-                func.lower(ElementRow.name).like(pattern),
-                func.lower(ElementRow.global_id).like(pattern),
-                func.lower(ElementRow.type_name).like(pattern),
-                func.lower(ElementRow.ifc_class).like(pattern),
+                *(
+                    func.lower(column).contains(text, autoescape=True)
+                    for column in (
+                        ElementRow.name,
+                        ElementRow.global_id,
+                        ElementRow.type_name,
+                        ElementRow.ifc_class,
+                    )
+                )
             )
         )
     return query
@@ -284,7 +290,7 @@ def _property_matches(condition: PropertyFilter) -> Select:
     if condition.op in _NUMERIC_OPS:
         test = getattr(column.value_num, _NUMERIC_OPS[condition.op])(float(value))
     elif condition.op == "~":
-        test = func.lower(column.value_text).like(f"%{value.lower()}%")
+        test = func.lower(column.value_text).contains(value.lower(), autoescape=True)
     else:
         number = _number(value)
         equal = column.value_text == _canonical(value)

@@ -70,7 +70,7 @@ def process_revision(env: ProcessingEnv, revision_id: int) -> None:
     ifc_sha256, attempt = claim
     ifc_path = env.blobs.path(ifc_sha256)
     if ifc_path is None:
-        _fail(env, revision_id, "the uploaded file is missing from storage")
+        _fail(env, revision_id, "the uploaded file is missing from storage", attempt=attempt)
         return
     env.work_dir.mkdir(parents=True, exist_ok=True)
     out_dir = Path(tempfile.mkdtemp(prefix=f"revision-{revision_id}-", dir=env.work_dir))
@@ -85,10 +85,10 @@ def process_revision(env: ProcessingEnv, revision_id: int) -> None:
                 workers=env.geometry_workers,
             )
         except IfcProcessingError as exc:
-            _fail(env, revision_id, exc.reason)
+            _fail(env, revision_id, exc.reason, attempt=attempt)
             return
         progress.update("import", 0, 1)
-        _publish_results(env, revision_id, out_dir / "out")
+        _publish_results(env, revision_id, out_dir / "out", attempt=attempt)
         log.info("revision %s processed (attempt %s)", revision_id, attempt)
     except Exception as exc:
         if attempt >= env.max_attempts:
@@ -96,9 +96,10 @@ def process_revision(env: ProcessingEnv, revision_id: int) -> None:
                 env,
                 revision_id,
                 f"processing failed {attempt} times; last error: {type(exc).__name__}: {exc}",
+                attempt=attempt,
             )
         else:
-            _release(env, revision_id)  # the queue's retry must be able to claim it again
+            _release(env, revision_id, attempt=attempt)  # the queue's retry must be able to claim it
         raise
     finally:
         progress.stop()
@@ -139,13 +140,22 @@ def reap_stale_jobs(env: ProcessingEnv) -> list[int]:
 
 
 def _claim(env: ProcessingEnv, revision_id: int) -> tuple[str, int] | None:
-    """Take the job: ``(file sha256, attempt number)``, or ``None`` if nothing is to do."""
+    """Take the job: ``(file sha256, attempt number)``, or ``None`` if nothing is to do.
+
+    A compare-and-set on (processing, attempts): of two consumers handed the same job,
+    exactly one claims it (``FOR UPDATE`` alone would not do on SQLite).
+    """
     now = env.clock()
     stale_before = now - dt.timedelta(seconds=env.lease_s)
     with env.sessions() as session:
         row = session.execute(
-            select(RevisionRow).where(RevisionRow.id == revision_id).with_for_update()
-        ).scalar_one_or_none()
+            select(
+                RevisionRow.processing,
+                RevisionRow.attempts,
+                RevisionRow.heartbeat_at,
+                RevisionRow.file_sha256,
+            ).where(RevisionRow.id == revision_id)
+        ).first()
         if row is None:
             return None
         running_elsewhere = row.processing == Processing.RUNNING.value and (
@@ -153,35 +163,52 @@ def _claim(env: ProcessingEnv, revision_id: int) -> tuple[str, int] | None:
         )
         if row.processing in (Processing.SUCCEEDED.value, Processing.FAILED.value) or running_elsewhere:
             return None
+        same = (
+            RevisionRow.id == revision_id,
+            RevisionRow.processing == row.processing,
+            RevisionRow.attempts == row.attempts,
+        )
         if row.attempts >= env.max_attempts:
-            row.processing = Processing.FAILED.value
-            row.failure_reason = f"processing was attempted {row.attempts} times without finishing"
+            session.execute(
+                update(RevisionRow)
+                .where(*same)
+                .values(
+                    processing=Processing.FAILED.value,
+                    failure_reason=f"processing was attempted {row.attempts} times without finishing",
+                )
+            )
             session.commit()
             return None
-        row.processing = Processing.RUNNING.value
-        row.attempts += 1
-        row.heartbeat_at = now
-        row.stage = "starting"
-        row.progress_pct = 0.0
+        claimed = session.execute(
+            update(RevisionRow)
+            .where(*same)
+            .values(
+                processing=Processing.RUNNING.value,
+                attempts=row.attempts + 1,
+                heartbeat_at=now,
+                stage="starting",
+                progress_pct=0.0,
+            )
+        ).rowcount
         session.commit()
-        return row.file_sha256, row.attempts
+        return (row.file_sha256, row.attempts + 1) if claimed == 1 else None
 
 
-def _release(env: ProcessingEnv, revision_id: int) -> None:
+def _release(env: ProcessingEnv, revision_id: int, *, attempt: int) -> None:
     with env.sessions() as session:
         session.execute(
             update(RevisionRow)
-            .where(RevisionRow.id == revision_id, RevisionRow.processing == Processing.RUNNING.value)
+            .where(*_holding(revision_id, attempt))
             .values(processing=Processing.QUEUED.value, stage=None, progress_pct=0.0)
         )
         session.commit()
 
 
-def _fail(env: ProcessingEnv, revision_id: int, reason: str) -> None:
+def _fail(env: ProcessingEnv, revision_id: int, reason: str, *, attempt: int) -> None:
     with env.sessions() as session:
         session.execute(
             update(RevisionRow)
-            .where(RevisionRow.id == revision_id)
+            .where(*_holding(revision_id, attempt))
             .values(
                 processing=Processing.FAILED.value,
                 failure_reason=reason,
@@ -246,7 +273,17 @@ class _Progress:
             log.exception("could not renew the lease of revision %s", self._revision_id)
 
 
-def _publish_results(env: ProcessingEnv, revision_id: int, out: Path) -> None:
+def _holding(revision_id: int, attempt: int) -> tuple:
+    """Conditions under which this job still holds the revision: a job whose lease was
+    reaped (it stalled) must not overwrite what the job that took over did."""
+    return (
+        RevisionRow.id == revision_id,
+        RevisionRow.processing == Processing.RUNNING.value,
+        RevisionRow.attempts == attempt,
+    )
+
+
+def _publish_results(env: ProcessingEnv, revision_id: int, out: Path, *, attempt: int) -> None:
     glb_sha256, glb_bytes = env.blobs.put_file(out / "model.glb", compress=True)
     spatial = (out / "spatial.json").read_bytes()
     storey_names = dict(_storeys(orjson.loads(spatial)))
@@ -255,9 +292,9 @@ def _publish_results(env: ProcessingEnv, revision_id: int, out: Path) -> None:
         # a half-written batch from a crashed transaction must not clash with this one.
         session.execute(delete(ElementRow).where(ElementRow.revision_id == revision_id))
         _insert_elements(session, revision_id, out / "elements.jsonl", storey_names)
-        session.execute(
+        published = session.execute(
             update(RevisionRow)
-            .where(RevisionRow.id == revision_id)
+            .where(*_holding(revision_id, attempt))
             .values(
                 processing=Processing.SUCCEEDED.value,
                 stage=None,
@@ -271,7 +308,13 @@ def _publish_results(env: ProcessingEnv, revision_id: int, out: Path) -> None:
                 failures_json=(out / "failures.json").read_text(),
                 processed_at=env.clock(),
             )
-        )
+        ).rowcount
+        if published != 1:
+            session.rollback()
+            log.warning(
+                "revision %s: attempt %s lost its lease; its results are dropped", revision_id, attempt
+            )
+            return
         session.commit()
 
 

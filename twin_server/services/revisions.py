@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,15 +20,18 @@ __all__ = [
     "change_revision_state",
     "check_geometry",
     "create_model",
+    "fail_revision",
     "get_model",
     "get_revision",
     "list_models",
     "list_revisions",
     "processed_revision",
+    "retry_revision",
     "revision_document",
 ]
 
 _MAX_LABEL = 64
+_PRELIMINARY = re.compile(r"P(\d{1,6})")  # ISO 19650 preliminary revision codes
 
 
 def create_model(
@@ -82,13 +86,12 @@ def accept_upload(
     if label is None:
         # ISO 19650 preliminary revisions are P01, P02, …; two uploads taking the same
         # default label race like any other duplicate label (one wins, one gets 409).
-        count = session.execute(
-            select(func.count()).select_from(RevisionRow).where(RevisionRow.model_id == model_id)
-        ).scalar_one()
-        label = f"P{count + 1:02d}"
+        labels = session.execute(select(RevisionRow.label).where(RevisionRow.model_id == model_id)).scalars()
+        numbers = [int(m.group(1)) for label in labels if (m := _PRELIMINARY.fullmatch(label))]
+        label = f"P{max(numbers, default=0) + 1:02d}"
     label = label.strip()
-    if not label or len(label) > _MAX_LABEL:
-        raise InvalidInput(f"the revision label must be 1 to {_MAX_LABEL} characters")
+    if not label or len(label) > _MAX_LABEL or not label.isprintable():
+        raise InvalidInput(f"the revision label must be 1 to {_MAX_LABEL} printable characters")
     same_file = session.execute(
         select(RevisionRow.label).where(
             RevisionRow.model_id == model_id, RevisionRow.file_sha256 == file_sha256
@@ -184,27 +187,48 @@ def revision_document(session: Session, *, project_id: int, revision_id: int, do
 def change_revision_state(
     session: Session, *, project_id: int, revision_id: int, target: RevisionState, now: dt.datetime
 ) -> RevisionInfo:
-    """Move a revision to ``target``; publishing archives the model's published revision."""
+    """Move a revision to ``target``; publishing archives the model's published revision.
+
+    The move is a compare-and-set on the state read, so of two clients moving the same
+    revision at once one gets ``Conflict``; publishers of one model are serialised by a
+    lock on the model row (PostgreSQL; SQLite serialises all writers), and a unique index
+    keeps a model from ever holding two published revisions.
+    """
     row = session.execute(
-        select(RevisionRow)
-        .where(RevisionRow.id == revision_id, RevisionRow.project_id == project_id)
-        .with_for_update()
-    ).scalar_one_or_none()
+        select(RevisionRow.state, RevisionRow.processing, RevisionRow.model_id).where(
+            RevisionRow.id == revision_id, RevisionRow.project_id == project_id
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no revision {revision_id} in project {project_id}")
-    check_transition(RevisionState(row.state), target, Processing(row.processing))
-    if target is RevisionState.PUBLISHED:
-        session.execute(
-            update(RevisionRow)
-            .where(
-                RevisionRow.model_id == row.model_id,
-                RevisionRow.state == RevisionState.PUBLISHED.value,
-                RevisionRow.id != row.id,
+    current = RevisionState(row.state)
+    check_transition(current, target, Processing(row.processing))
+    try:
+        if target is RevisionState.PUBLISHED:
+            session.execute(select(ModelRow.id).where(ModelRow.id == row.model_id).with_for_update())
+            session.execute(
+                update(RevisionRow)
+                .where(
+                    RevisionRow.model_id == row.model_id,
+                    RevisionRow.state == RevisionState.PUBLISHED.value,
+                    RevisionRow.id != revision_id,
+                )
+                .values(state=RevisionState.ARCHIVED.value)
             )
-            .values(state=RevisionState.ARCHIVED.value)
-        )
-    row.state = target.value
-    session.commit()
+        moved = session.execute(
+            update(RevisionRow)
+            .where(RevisionRow.id == revision_id, RevisionRow.state == current.value)
+            .values(state=target.value)
+        ).rowcount
+        if moved != 1:
+            session.rollback()
+            raise Conflict("the revision's state changed meanwhile; reload it and try again")
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            "another revision of this model was published at the same moment; reload and try again"
+        ) from None
     return get_revision(session, project_id=project_id, revision_id=revision_id)
 
 
@@ -253,3 +277,35 @@ def check_geometry(session: Session, *, project_id: int, glb_sha256: str) -> Non
     ).first()
     if found is None:
         raise NotFound(f"no geometry {glb_sha256} in project {project_id}")
+
+
+def fail_revision(session: Session, *, revision_id: int, reason: str) -> None:
+    """Mark a queued revision failed (its job could not even be queued)."""
+    session.execute(
+        update(RevisionRow)
+        .where(RevisionRow.id == revision_id, RevisionRow.processing == Processing.QUEUED.value)
+        .values(processing=Processing.FAILED.value, failure_reason=reason)
+    )
+    session.commit()
+
+
+def retry_revision(session: Session, *, project_id: int, revision_id: int) -> RevisionInfo:
+    """Queue a failed revision's processing again, with a fresh count of attempts.
+
+    For failures that were not the file's fault (a worker lost too often, the queue down);
+    a corrupt file fails again with the same reason.
+    """
+    revision = get_revision(session, project_id=project_id, revision_id=revision_id, with_summary=False)
+    if revision.processing is not Processing.FAILED:
+        raise Conflict(
+            f"revision {revision.label} is {revision.processing.value}; only failed revisions are retried"
+        )
+    session.execute(
+        update(RevisionRow)
+        .where(RevisionRow.id == revision_id, RevisionRow.processing == Processing.FAILED.value)
+        .values(
+            processing=Processing.QUEUED.value, attempts=0, failure_reason=None, stage=None, progress_pct=0.0
+        )
+    )
+    session.commit()
+    return get_revision(session, project_id=project_id, revision_id=revision_id)

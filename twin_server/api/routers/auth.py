@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.model import Principal
 from ...schemas.auth import PrincipalPublic, SessionCreate, SessionPublic, TokenPublic
 from ...security import new_csrf_token
-from ...services.auth import authenticate
+from ...services.auth import authenticate, revoke_tokens
 from ..deps import CSRF_COOKIE, SESSION_COOKIE, Authenticated, Public, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -68,9 +68,17 @@ async def open_session(
     return SessionPublic(csrf_token=csrf, expires_in=lifetime)
 
 
-@router.delete("/session", status_code=204, dependencies=[Depends(Authenticated())])
-async def close_session(response: Response) -> None:
-    """Log out of the browser session (clears its cookies)."""
+@router.delete("/session", status_code=204)
+def close_session(
+    response: Response,
+    principal: Annotated[Principal, Depends(Authenticated())],
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> None:
+    """Log out: clears the cookies and ends **every** session and token of the user, so a
+    copied cookie is worthless afterwards (other server processes honour it within
+    ``TWIN_CACHE_SECONDS``)."""
+    revoke_tokens(session, user_id=principal.user_id, cache=runtime.principals)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
 

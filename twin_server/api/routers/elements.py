@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import StringConstraints
 
 from ...domain.access import Capability
 from ...schemas.elements import ElementRevisionPublic, ElementsPublic, ElementSummaryPublic
@@ -15,6 +16,11 @@ router = APIRouter(prefix="/api/projects/{project_id}", tags=["elements"])
 
 Reader = Annotated[ProjectScope, Depends(ProjectAccess(Capability.READ))]
 GlobalId = Annotated[str, Path(min_length=1, max_length=64, description="IFC GlobalId")]
+# Query list parameters: ``max_length`` on the list bounds the number of items, these the
+# length of each. Every property condition is a subquery: a handful is what users combine.
+ClassName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PropertyCondition = Annotated[str, StringConstraints(min_length=1, max_length=400)]
+MAX_PROPERTY_FILTERS = 10
 
 
 @router.get("/revisions/{revision_id}/elements")
@@ -22,13 +28,16 @@ def list_elements(
     revision_id: Id,
     scope: Reader,
     session: SessionDep,
-    ifc_class: Annotated[list[str], Query(max_length=64, description="IfcWall, IfcSlab, … (any of)")] = [],  # noqa: B006
+    ifc_class: Annotated[
+        list[ClassName], Query(max_length=50, description="IfcWall, IfcSlab, … (any of; case-insensitive)")
+    ] = [],  # noqa: B006
     storey: Annotated[str | None, Query(max_length=200, description="storey GlobalId or name")] = None,
     prop: Annotated[
-        list[str],
+        list[PropertyCondition],
         Query(
-            max_length=400,
-            description="'Pset.Property<op>value', op one of = != > >= < <= ~ (contains); all must hold",
+            max_length=MAX_PROPERTY_FILTERS,
+            description="'Pset.Property<op>value', op one of = != > >= < <= ~ (contains); all must hold "
+            f"(at most {MAX_PROPERTY_FILTERS})",
         ),
     ] = [],  # noqa: B006
     classification: Annotated[str | None, Query(max_length=64, description="code, or prefix*")] = None,

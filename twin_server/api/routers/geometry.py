@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from ...domain.access import Capability
-from ...domain.errors import NotFound
+from ...domain.errors import NotFound, NotSatisfiable
 from ...services import revisions as revision_service
 from ..deps import ProjectAccess, ProjectScope, RuntimeDep, SessionDep
 
@@ -24,10 +24,12 @@ router = APIRouter(prefix="/api/projects/{project_id}", tags=["geometry"])
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="sha256 of the GLB")]
 # Private: a model is confidential to its project, so shared caches must not keep it.
 _CACHE_CONTROL = "private, max-age=31536000, immutable"
+_RANGE = re.compile(r"\d+-\d*|-\d+")
 _GZIP = re.compile(r"(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?P<q>[0-9.]+))?\s*(?:,|$)")
 
 
 @router.get("/geometry/{sha256}.glb", response_class=FileResponse)
+@router.head("/geometry/{sha256}.glb", include_in_schema=False)
 def read_geometry(
     sha256: Sha256,
     request: Request,
@@ -39,16 +41,42 @@ def read_geometry(
     identity = runtime.blobs.path(sha256)
     if identity is None:
         raise NotFound(f"the geometry {sha256} is missing from storage")
+    ranged = _usable_range(request, identity.stat().st_size)
     gzipped = runtime.blobs.path(sha256, "gzip")
-    use_gzip = gzipped is not None and "range" not in request.headers and _accepts_gzip(request)
+    use_gzip = gzipped is not None and not ranged and _accepts_gzip(request)
     etag = f'"{sha256}-gzip"' if use_gzip else f'"{sha256}"'
     headers = {"ETag": etag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if _matches(request.headers.get("if-none-match"), {f'"{sha256}"', f'"{sha256}-gzip"'}):
+    if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
         return FileResponse(gzipped, media_type="model/gltf-binary", headers=headers)
     return FileResponse(identity, media_type="model/gltf-binary", headers=headers)
+
+
+def _usable_range(request: Request, size: int) -> bool:
+    """True if the request has a byte range for ``FileResponse`` to serve.
+
+    A range in another unit, or one that does not parse, is ignored (RFC 9110 §14.2: the
+    whole file is sent); a well-formed byte range entirely beyond the file is 416, as JSON
+    like every other error. Starlette would answer both in plain text itself.
+    """
+    header = request.headers.get("range")
+    if header is None:
+        return False
+    unit, _, ranges = header.partition("=")
+    specs = [spec.strip() for spec in ranges.split(",")]
+    if unit.strip().lower() != "bytes" or not all(_RANGE.fullmatch(spec) for spec in specs):
+        _drop_header(request, b"range")
+        return False
+    starts = [int(spec.split("-")[0]) for spec in specs if not spec.startswith("-")]
+    if starts and all(start >= size for start in starts):
+        raise NotSatisfiable(f"the range {header!r} lies beyond the {size:,} bytes of the file", size=size)
+    return True
+
+
+def _drop_header(request: Request, name: bytes) -> None:
+    request.scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k != name]
 
 
 def _accepts_gzip(request: Request) -> bool:
@@ -61,8 +89,10 @@ def _accepts_gzip(request: Request) -> bool:
         return False
 
 
-def _matches(if_none_match: str | None, etags: set[str]) -> bool:
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    # Only the representation being sent: a client holding the other encoding's ETag
+    # would otherwise be told its copy is this one.
     if not if_none_match:
         return False
     given = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in given or bool(given & etags)
+    return "*" in given or etag in given

@@ -6,10 +6,13 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.access import Capability
+from ...domain.errors import Unavailable
 from ...domain.model import RevisionInfo
+from ...runtime import Runtime
 from ...schemas.models import (
     ModelCreate,
     ModelPublic,
@@ -125,13 +128,32 @@ async def upload_revision(
         file_bytes=received.size,
         user_id=scope.principal.user_id,
     )
-    # In "immediate" mode this runs the whole job; elsewhere it only queues it.
-    await run_in_threadpool(runtime.queue.enqueue, revision.id)
-    revision = await run_in_threadpool(
-        revision_service.get_revision, session, project_id=project_id, revision_id=revision.id
-    )
+    revision = await run_in_threadpool(_enqueue, runtime, session, revision)
     response.headers["Location"] = f"/api/projects/{project_id}/revisions/{revision.id}"
     return revision_public(revision)
+
+
+def _enqueue(runtime: Runtime, session: Session, revision: RevisionInfo) -> RevisionInfo:
+    # In "immediate" mode this runs the whole job; elsewhere it only queues it.
+    try:
+        runtime.queue.enqueue(revision.id)
+    except Exception as exc:  # the queue's own errors (Redis down, SQLite locked) vary by backend
+        reason = f"the job queue could not take the job ({type(exc).__name__}); retry the revision later"
+        revision_service.fail_revision(session, revision_id=revision.id, reason=reason)
+        raise Unavailable(
+            f"{reason}: POST /api/projects/{revision.project_id}/revisions/{revision.id}/retry"
+        ) from exc
+    return revision_service.get_revision(session, project_id=revision.project_id, revision_id=revision.id)
+
+
+@router.post("/revisions/{revision_id}/retry", status_code=202)
+def retry_revision(
+    revision_id: Id, scope: Uploader, runtime: RuntimeDep, session: SessionDep
+) -> RevisionPublic:
+    """Process a failed revision again (e.g. after the queue or a worker was down). 409
+    unless the revision failed."""
+    revision = revision_service.retry_revision(session, project_id=scope.project.id, revision_id=revision_id)
+    return revision_public(_enqueue(runtime, session, revision))
 
 
 @router.get("/revisions/{revision_id}")
