@@ -36,6 +36,7 @@ from enum import IntEnum
 import numpy as np
 
 __all__ = [
+    "DEFAULT_RULES",
     "EPOCH_ORDINAL",
     "ElementDates",
     "Light",
@@ -263,7 +264,10 @@ class WarningRules:
     milestone_red_over_days: float = 2.0
 
 
-def task_lights(tasks: TaskDates, delay_days: np.ndarray, rules: WarningRules = WarningRules()) -> np.ndarray:
+DEFAULT_RULES = WarningRules()
+
+
+def task_lights(tasks: TaskDates, delay_days: np.ndarray, rules: WarningRules = DEFAULT_RULES) -> np.ndarray:
     """``Light`` (uint8) per task from its delay."""
     red_limit = np.where(tasks.is_milestone, rules.milestone_red_over_days, rules.red_over_days)
     beyond_float = delay_days > tasks.total_float_days  # False where the float is unknown
@@ -279,13 +283,16 @@ def schedule_performance_index(
 ) -> float | None:
     """SPI = earned value / planned value on ``day``, element-weighted.
 
-    Planned value: the weight of elements whose baseline finish ≤ day; earned value: of
-    those actually finished by then. ``weights`` (e.g. quantities) default to 1 each.
+    Planned value: the weight of linked elements whose baseline finish ≤ day; earned
+    value: of linked elements actually finished by then. ``weights`` (e.g. quantities) default to 1 each.
     ``None`` while nothing was planned to be finished.
     """
     w = np.ones(len(dates)) if weights is None else np.asarray(weights, dtype=np.float64)
-    planned = float(w[dates.baseline_finish <= day].sum())
-    earned = float(w[dates.actual_finish <= day].sum())
+    # Only scheduled elements count: an installed element in no task was never planned
+    # and would push SPI up (even above 1) without any planned value behind it.
+    linked = dates.task_index >= 0
+    planned = float(w[linked & (dates.baseline_finish <= day)].sum())
+    earned = float(w[linked & (dates.actual_finish <= day)].sum())
     return None if planned == 0 else earned / planned
 
 

@@ -248,3 +248,10 @@ def test_status_of_many_elements_matches_one_by_one() -> None:
         single = ElementDates(*(np.array([getattr(dates, f)[i]]) for f in ElementDates.__slots__))
         assert element_status(single, D)[0] == together[i]
         assert together[i] == task_status(tasks, D)[links[1][i]]
+
+
+def test_spi_ignores_elements_in_no_task() -> None:
+    tasks = one_task(planned_start=D - 9, planned_finish=D - 5, actual_finish=D - 4)
+    installed = np.array([N, D - 3])  # element 1 is in no task but marked installed
+    dates = element_dates(tasks, 2, (np.array([0]), np.array([0])), installed_day=installed)
+    assert schedule_performance_index(dates, D) == 1.0
