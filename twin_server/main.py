@@ -27,7 +27,12 @@ from .runtime import Runtime, build_runtime
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-_UPLOAD_PATH = re.compile(r"^/api/projects/[^/]+/models/[^/]+/revisions/?$")
+# Requests that carry files (IFC revisions, schedules, GlobalId tables, photos): these get
+# the upload limit, everything else the small request limit.
+_UPLOAD_PATH = re.compile(
+    r"^/api/projects/[^/]+/(models/[^/]+/revisions|schedules/import|schedules/[^/]+/links/table"
+    r"|elements/[^/]+/installed)/?$"
+)
 _MULTIPART_OVERHEAD = 1024 * 1024  # boundaries, part headers and text fields around the file
 
 DESCRIPTION = """
@@ -73,7 +78,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(router)
 
     def body_limit(scope: Scope) -> int:
-        if scope["method"] == "POST" and _UPLOAD_PATH.match(scope["path"]):
+        if scope["method"] in ("POST", "PUT") and _UPLOAD_PATH.match(scope["path"]):
             return settings.max_upload_bytes + _MULTIPART_OVERHEAD
         return settings.max_request_bytes
 

@@ -207,3 +207,161 @@ class ElementClassificationRow(Base):
     element_id: Mapped[int] = mapped_column(ForeignKey("elements.id", ondelete="CASCADE"), index=True)
     system: Mapped[str | None] = mapped_column(String(200))
     code: Mapped[str | None] = mapped_column(String(100), index=True)
+
+
+# --------------------------------------------------------------------------- schedules (4D)
+
+
+class ScheduleRow(Base):
+    """A project's schedule (e.g. 总进度计划); its content lives in versions."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The version whose planned dates are the baseline: the one before the latest, unless
+    # someone pinned one (``baseline_pinned``).
+    baseline_version_id: Mapped[int | None] = mapped_column(Integer)
+    baseline_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_schedules_project_name"),)
+
+
+class ScheduleVersionRow(Base):
+    """One import of a schedule file."""
+
+    __tablename__ = "schedule_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    source_format: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(400))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    data_date: Mapped[dt.date | None] = mapped_column(Date)
+    task_count: Mapped[int] = mapped_column(Integer)
+    calendars_json: Mapped[str] = mapped_column(Text, default="[]")
+    warnings_json: Mapped[str] = mapped_column(Text, default="[]")
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("schedule_id", "number", name="uq_schedule_versions_number"),)
+
+
+class TaskRow(Base):
+    """A task of one schedule version; ``key`` is its id in the source file, stable
+    across versions, and what links, rules and progress refer to."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("schedule_versions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)  # file order; the task index of the 4D payload
+    parent_key: Mapped[str | None] = mapped_column(String(100))
+    wbs_code: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(400))
+    is_milestone: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_summary: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    planned_start: Mapped[dt.date | None] = mapped_column(Date)
+    planned_finish: Mapped[dt.date | None] = mapped_column(Date)
+    baseline_start: Mapped[dt.date | None] = mapped_column(Date)
+    baseline_finish: Mapped[dt.date | None] = mapped_column(Date)
+    actual_start: Mapped[dt.date | None] = mapped_column(Date)
+    actual_finish: Mapped[dt.date | None] = mapped_column(Date)
+    duration_days: Mapped[float | None] = mapped_column(Float)
+    percent_complete: Mapped[float | None] = mapped_column(Float)
+    total_float_days: Mapped[float | None] = mapped_column(Float)
+    calendar_key: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "key", name="uq_tasks_version_key"),
+        Index("ix_tasks_version_position", "version_id", "position"),
+    )
+
+
+class TaskLinkRow(Base):
+    """A dependency between two tasks of a version (FS/SS/FF/SF with a lag in days)."""
+
+    __tablename__ = "task_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("schedule_versions.id", ondelete="CASCADE"), index=True
+    )
+    predecessor_key: Mapped[str] = mapped_column(String(100))
+    successor_key: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(2))
+    lag_days: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ElementTaskRow(Base):
+    """An element linked to a task by GlobalId: from IFC relations, a table, or by hand.
+
+    Keyed by task key and GlobalId, so a link holds for every version of the schedule and
+    every revision of the model that still has both.
+    """
+
+    __tablename__ = "element_task_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    task_key: Mapped[str] = mapped_column(String(100))
+    global_id: Mapped[str] = mapped_column(String(22))
+    source: Mapped[str] = mapped_column(String(16))  # ifc | table | manual
+    role: Mapped[str] = mapped_column(String(8), default="OUTPUT")
+
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "task_key", "global_id", name="uq_element_task_links"),
+        Index("ix_element_task_links_schedule", "schedule_id", "global_id"),
+    )
+
+
+class LinkRuleRow(Base):
+    """A rule linking a task to every element that matches a filter, in any revision."""
+
+    __tablename__ = "link_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    task_key: Mapped[str] = mapped_column(String(100))
+    filter_json: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TaskProgressRow(Base):
+    """Progress reported on the twin for a task (overrides the file's actuals)."""
+
+    __tablename__ = "task_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    task_key: Mapped[str] = mapped_column(String(100))
+    actual_start: Mapped[dt.date | None] = mapped_column(Date)
+    actual_finish: Mapped[dt.date | None] = mapped_column(Date)
+    percent_complete: Mapped[float | None] = mapped_column(Float)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("schedule_id", "task_key", name="uq_task_progress"),)
+
+
+class InstalledMarkRow(Base):
+    """ "This element is installed": date, who, note, optional photo (a blob)."""
+
+    __tablename__ = "installed_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"))
+    global_id: Mapped[str] = mapped_column(String(22))
+    installed_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "global_id", name="uq_installed_marks"),)

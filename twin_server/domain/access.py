@@ -34,6 +34,8 @@ class Capability(StrEnum):
     MANAGE_USERS = "manage_users"  # create users and change their roles
     UPLOAD_MODEL = "upload_model"  # create models, upload revisions
     PUBLISH_MODEL = "publish_model"  # move revisions through the ISO 19650 states
+    MANAGE_SCHEDULE = "manage_schedule"  # import schedules, link elements to tasks, set baselines
+    REPORT_PROGRESS = "report_progress"  # task actuals, "installed" marks on elements
 
 
 #: The one table of rights. Scope (which subtree) is checked separately by ``in_scope``.
@@ -41,9 +43,17 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.HQ_VIEWER: frozenset({Capability.READ}),
     Role.REGIONAL_MANAGER: frozenset({Capability.READ, Capability.MANAGE_ORG}),
-    Role.BIM_COORDINATOR: frozenset({Capability.READ, Capability.UPLOAD_MODEL, Capability.PUBLISH_MODEL}),
-    Role.INSPECTOR: frozenset({Capability.READ}),
-    Role.SITE_MANAGER: frozenset({Capability.READ}),
+    Role.BIM_COORDINATOR: frozenset(
+        {
+            Capability.READ,
+            Capability.UPLOAD_MODEL,
+            Capability.PUBLISH_MODEL,
+            Capability.MANAGE_SCHEDULE,
+            Capability.REPORT_PROGRESS,
+        }
+    ),
+    Role.INSPECTOR: frozenset({Capability.READ, Capability.REPORT_PROGRESS}),
+    Role.SITE_MANAGER: frozenset({Capability.READ, Capability.REPORT_PROGRESS}),
 }
 
 

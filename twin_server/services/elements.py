@@ -23,9 +23,11 @@ from .revisions import processed_revision
 __all__ = [
     "ElementFilter",
     "diff_revisions",
+    "element_filter_from_dict",
     "element_history",
     "element_record",
     "list_elements",
+    "matching_global_ids",
     "parse_property_filter",
 ]
 
@@ -57,6 +59,7 @@ class ElementFilter:
     properties: tuple[PropertyFilter, ...] = ()
     classification: str | None = None
     text: str | None = None
+    name_pattern: str | None = None  # glob on the name, case-insensitive: "WQ*", "KZ-?"
 
 
 def parse_property_filter(expression: str) -> PropertyFilter:
@@ -264,6 +267,10 @@ def _filtered(query: Select, revision_id: int, where: ElementFilter) -> Select:
             else ElementClassificationRow.code == code
         )
         query = query.where(ElementRow.id.in_(select(ElementClassificationRow.element_id).where(match)))
+    if where.name_pattern:
+        query = query.where(
+            func.lower(ElementRow.name).like(_glob_to_like(where.name_pattern.lower()), escape="\\")
+        )
     if where.text:
         # autoescape: % and _ in the user's text are literal characters, not wildcards.
         text = where.text.lower()
@@ -281,6 +288,46 @@ def _filtered(query: Select, revision_id: int, where: ElementFilter) -> Select:
             )
         )
     return query
+
+
+def _glob_to_like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def element_filter_from_dict(spec: dict) -> ElementFilter:
+    """An ``ElementFilter`` from its stored form (a link rule):
+    ``{"ifc_class": [...], "storey": ..., "prop": [...], "classification": ..., "text": ..., "name": ...}``.
+    """
+    known = {"ifc_class", "storey", "prop", "classification", "text", "name"}
+    unknown = set(spec) - known
+    if unknown or not spec:
+        raise InvalidInput(
+            f"a rule filter takes {', '.join(sorted(known))} (got {', '.join(sorted(spec)) or 'nothing'})"
+        )
+    classes, props = spec.get("ifc_class", []), spec.get("prop", [])
+    classes = [classes] if isinstance(classes, str) else classes
+    props = [props] if isinstance(props, str) else props
+    scalars = [spec.get(k) for k in ("storey", "classification", "text", "name")]
+    if not all(isinstance(v, str) for v in [*classes, *props]) or not all(
+        v is None or isinstance(v, str) for v in scalars
+    ):
+        raise InvalidInput("rule filter values are text (or lists of text for ifc_class and prop)")
+    return ElementFilter(
+        ifc_classes=tuple(classes),
+        storey=spec.get("storey"),
+        properties=tuple(parse_property_filter(p) for p in props),
+        classification=spec.get("classification"),
+        text=spec.get("text"),
+        name_pattern=spec.get("name"),
+    )
+
+
+def matching_global_ids(session: Session, *, revision_id: int, where: ElementFilter) -> list[str]:
+    """GlobalIds of the revision's elements matching ``where`` (class names in any case)."""
+    if where.ifc_classes:
+        where = replace(where, ifc_classes=_stored_classes(session, revision_id, where.ifc_classes))
+    return list(session.execute(_filtered(select(ElementRow.global_id), revision_id, where)).scalars())
 
 
 def _property_matches(condition: PropertyFilter) -> Select:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from . import auth, elements, geometry, health, models, org
+from . import auth, elements, geometry, health, models, org, schedules
 
 #: Every router of the API, in the order they are mounted.
-ROUTERS = (auth.router, org.router, models.router, elements.router, geometry.router, health.router)
+ROUTERS = (
+    auth.router,
+    org.router,
+    models.router,
+    elements.router,
+    geometry.router,
+    schedules.router,
+    health.router,
+)

@@ -1,0 +1,376 @@
+"""Schedules, element–task links, progress and the 4D payload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+from pathlib import Path, PurePath
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
+
+from ifc_processing import IfcProcessingError
+from ifc_processing.schedules import read_element_task_table, read_schedule
+
+from ...domain.access import Capability
+from ...domain.errors import InvalidInput, TooLarge, UnsupportedFile
+from ...domain.fourd_payload import encode_fourd, fourd_json
+from ...schemas.schedules import (
+    BaselineUpdate,
+    CoveragePublic,
+    ElementLinksCreate,
+    LinkDiffPublic,
+    LinkRuleCreate,
+    LinkRulePublic,
+    LinksAdded,
+    SchedulePublic,
+    ScheduleVersionPublic,
+    TaskProgressUpdate,
+    TaskPublic,
+    VersionComparison,
+)
+from ...services import schedules as schedule_service
+from ..deps import Id, ProjectAccess, ProjectScope, RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/projects/{project_id}", tags=["schedules"])
+
+Reader = Annotated[ProjectScope, Depends(ProjectAccess(Capability.READ))]
+Planner = Annotated[ProjectScope, Depends(ProjectAccess(Capability.MANAGE_SCHEDULE))]
+Reporter = Annotated[ProjectScope, Depends(ProjectAccess(Capability.REPORT_PROGRESS))]
+TaskKey = Annotated[str, Query(min_length=1, max_length=100)]
+
+SCHEDULE_SUFFIXES = {".xml": "mspdi", ".xer": "xer", ".csv": "csv", ".ifc": "ifc", ".ifczip": "ifc"}
+_PHOTO_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+_MAX_PHOTO_BYTES = 20 * 1024 * 1024
+
+
+@router.get("/schedules")
+def list_schedules(scope: Reader, session: SessionDep) -> list[SchedulePublic]:
+    return [
+        SchedulePublic.model_validate(s)
+        for s in schedule_service.list_schedules(session, project_id=scope.project.id)
+    ]
+
+
+@router.post("/schedules/import", status_code=201)
+async def import_schedule(
+    scope: Planner,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="MS Project XML, Primavera XER, IFC work schedule or CSV")],
+    name: Annotated[str, Form(min_length=1, max_length=200, description="schedule name, e.g. 总进度计划")],
+) -> ScheduleVersionPublic:
+    """Import a schedule file as the next version of the schedule ``name`` (created on
+    first import). The previous version becomes the baseline unless one is pinned. Links
+    found in an IFC work schedule (IfcRelAssignsToProduct/ToProcess) are added too."""
+    suffix = PurePath(file.filename or "").suffix.lower()
+    if suffix not in SCHEDULE_SUFFIXES:
+        raise UnsupportedFile(
+            f"{file.filename!r} is not a schedule: upload .xml (MS Project), .xer (P6), .ifc/.ifczip or .csv",
+            code="unsupported_file_type",
+        )
+    with _spooled(file, runtime.settings.work_dir, suffix, runtime.settings.max_upload_bytes) as (
+        path,
+        sha256,
+    ):
+        try:
+            record = await run_in_threadpool(read_schedule, path, source_format=SCHEDULE_SUFFIXES[suffix])
+        except IfcProcessingError as exc:
+            raise InvalidInput(f"{file.filename}: {exc.reason}", code="invalid_schedule") from None
+    version = await run_in_threadpool(
+        schedule_service.import_schedule,
+        session,
+        project_id=scope.project.id,
+        name=name,
+        record=record,
+        file_name=file.filename or "schedule",
+        file_sha256=sha256,
+        user_id=scope.principal.user_id,
+    )
+    return ScheduleVersionPublic.model_validate(version)
+
+
+@router.get("/schedules/{schedule_id}")
+def read_schedule_info(schedule_id: Id, scope: Reader, session: SessionDep) -> SchedulePublic:
+    info = schedule_service.get_schedule(session, project_id=scope.project.id, schedule_id=schedule_id)
+    return SchedulePublic.model_validate(info)
+
+
+@router.get("/schedules/{schedule_id}/versions")
+def list_versions(schedule_id: Id, scope: Reader, session: SessionDep) -> list[ScheduleVersionPublic]:
+    versions = schedule_service.list_versions(session, project_id=scope.project.id, schedule_id=schedule_id)
+    return [ScheduleVersionPublic.model_validate(v) for v in versions]
+
+
+@router.put("/schedules/{schedule_id}/baseline")
+def pin_baseline(
+    schedule_id: Id, body: BaselineUpdate, scope: Planner, session: SessionDep
+) -> SchedulePublic:
+    """Pin a version as the baseline (``null``: the previous version, updated on each import)."""
+    info = schedule_service.pin_baseline(
+        session, project_id=scope.project.id, schedule_id=schedule_id, number=body.version
+    )
+    return SchedulePublic.model_validate(info)
+
+
+@router.get("/schedules/{schedule_id}/tasks")
+def list_tasks(
+    schedule_id: Id,
+    scope: Reader,
+    session: SessionDep,
+    at: Annotated[
+        dt.date | None, Query(description="status, delay and light on this date (default today)")
+    ] = None,
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> list[TaskPublic]:
+    """Tasks in file order (``index`` is the 4D payload's task index) with effective dates
+    and, on the date ``at``, their status, delay in days and light."""
+    tasks = schedule_service.task_table(
+        session, project_id=scope.project.id, schedule_id=schedule_id, version=version
+    )
+    tasks = schedule_service.tasks_at(tasks, at or dt.date.today())
+    return [TaskPublic.model_validate(t) for t in tasks]
+
+
+@router.get("/schedules/{schedule_id}/compare")
+def compare_versions(
+    schedule_id: Id,
+    scope: Reader,
+    session: SessionDep,
+    version: Annotated[int, Query(ge=1, le=1_000_000)],
+    against: Annotated[int, Query(ge=1, le=1_000_000)],
+) -> VersionComparison:
+    """Planned dates of ``version`` against ``against`` (e.g. the baseline), task by task."""
+    tasks = schedule_service.compare_versions(
+        session, project_id=scope.project.id, schedule_id=schedule_id, version=version, against=against
+    )
+    return VersionComparison(version=version, against=against, tasks=tasks)
+
+
+@router.put("/schedules/{schedule_id}/progress")
+def report_task_progress(
+    schedule_id: Id, task_key: TaskKey, body: TaskProgressUpdate, scope: Reporter, session: SessionDep
+) -> TaskPublic:
+    """A task's actual start and finish and % complete, as reported on site."""
+    task = schedule_service.set_task_progress(
+        session,
+        project_id=scope.project.id,
+        schedule_id=schedule_id,
+        task_key=task_key,
+        actual_start=body.actual_start,
+        actual_finish=body.actual_finish,
+        percent_complete=body.percent_complete,
+        user_id=scope.principal.user_id,
+    )
+    return TaskPublic.model_validate(task)
+
+
+@router.post("/schedules/{schedule_id}/links", status_code=201)
+def link_elements(
+    schedule_id: Id, body: ElementLinksCreate, scope: Planner, session: SessionDep
+) -> LinksAdded:
+    """Link elements (GlobalIds) to a task by hand."""
+    from ifc_processing.schedules import ElementTaskRecord
+
+    records = [ElementTaskRecord(g, body.task_key, None, "OUTPUT") for g in body.global_ids]
+    added, unmatched = schedule_service.add_element_links(
+        session, project_id=scope.project.id, schedule_id=schedule_id, records=records, source="manual"
+    )
+    return LinksAdded(added=added, unmatched=unmatched[:100])
+
+
+@router.post("/schedules/{schedule_id}/links/table", status_code=201)
+async def link_elements_from_table(
+    schedule_id: Id,
+    scope: Planner,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="CSV: GUID, Task (id) and/or TaskName columns")],
+) -> LinksAdded:
+    """Link elements to tasks from a GlobalId table (CSV)."""
+    if PurePath(file.filename or "").suffix.lower() != ".csv":
+        raise UnsupportedFile("upload the GlobalId table as .csv", code="unsupported_file_type")
+    with _spooled(file, runtime.settings.work_dir, ".csv", runtime.settings.max_upload_bytes) as (path, _):
+        try:
+            records = await run_in_threadpool(read_element_task_table, path)
+        except IfcProcessingError as exc:
+            raise InvalidInput(f"{file.filename}: {exc.reason}", code="invalid_table") from None
+    added, unmatched = await run_in_threadpool(
+        schedule_service.add_element_links,
+        session,
+        project_id=scope.project.id,
+        schedule_id=schedule_id,
+        records=records,
+        source="table",
+    )
+    return LinksAdded(added=added, unmatched=unmatched[:100])
+
+
+@router.get("/schedules/{schedule_id}/rules")
+def list_rules(schedule_id: Id, scope: Reader, session: SessionDep) -> list[LinkRulePublic]:
+    rules = schedule_service.list_link_rules(session, project_id=scope.project.id, schedule_id=schedule_id)
+    return [LinkRulePublic.model_validate(r) for r in rules]
+
+
+@router.post("/schedules/{schedule_id}/rules", status_code=201)
+def add_rule(schedule_id: Id, body: LinkRuleCreate, scope: Planner, session: SessionDep) -> LinkRulePublic:
+    """Link a task to every element matching a filter, in this and every later revision."""
+    rule = schedule_service.add_link_rule(
+        session,
+        project_id=scope.project.id,
+        schedule_id=schedule_id,
+        task_key=body.task_key,
+        spec=body.filter,
+        user_id=scope.principal.user_id,
+    )
+    return LinkRulePublic.model_validate(rule)
+
+
+@router.delete("/schedules/{schedule_id}/rules/{rule_id}", status_code=204)
+def delete_rule(schedule_id: Id, rule_id: Id, scope: Planner, session: SessionDep) -> None:
+    schedule_service.delete_link_rule(
+        session, project_id=scope.project.id, schedule_id=schedule_id, rule_id=rule_id
+    )
+
+
+@router.get("/schedules/{schedule_id}/link-diff")
+def link_diff(
+    schedule_id: Id,
+    scope: Reader,
+    session: SessionDep,
+    base: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    target: Annotated[int, Query(ge=1, le=2_147_483_647)],
+) -> LinkDiffPublic:
+    """How element–task links differ between two processed revisions (GlobalId → task keys)."""
+    diff = schedule_service.link_diff(
+        session, project_id=scope.project.id, schedule_id=schedule_id, base_id=base, target_id=target
+    )
+    return LinkDiffPublic.model_validate(diff)
+
+
+@router.get("/revisions/{revision_id}/coverage")
+def coverage(
+    revision_id: Id,
+    scope: Reader,
+    session: SessionDep,
+    schedule: Annotated[int, Query(ge=1, le=2_147_483_647)],
+) -> CoveragePublic:
+    """Elements with no task, leaf tasks with no element, elements in more than one task."""
+    report = schedule_service.coverage_report(
+        session, project_id=scope.project.id, schedule_id=schedule, revision_id=revision_id
+    )
+    return CoveragePublic.model_validate(report)
+
+
+@router.get("/revisions/{revision_id}/4d")
+def read_fourd(
+    revision_id: Id,
+    scope: Reader,
+    session: SessionDep,
+    schedule: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    format: Annotated[
+        Literal["binary", "json"], Query(description="binary (E4D1, see docs) or json")
+    ] = "binary",
+    version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+) -> Response:
+    """Per element of the revision's GLB, in its element order: planned start and finish,
+    baseline finish, actual start and finish (day numbers since 1970-01-01) and the index
+    of its main task in ``GET …/schedules/{id}/tasks``. The browser computes status for
+    any date from this, without asking the server again."""
+    dates, tasks = schedule_service.fourd_dates(
+        session, project_id=scope.project.id, schedule_id=schedule, revision_id=revision_id, version=version
+    )
+    if format == "json":
+        return Response(_json(fourd_json(dates, task_count=len(tasks))), media_type="application/json")
+    return Response(encode_fourd(dates, task_count=len(tasks)), media_type="application/vnd.erji.4d")
+
+
+@router.put("/elements/{global_id}/installed", status_code=204)
+async def mark_installed(
+    global_id: Annotated[str, PathParam(min_length=1, max_length=22)],
+    scope: Reporter,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    installed_on: Annotated[dt.date, Form()],
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+    photo: Annotated[UploadFile | None, File(description="JPEG or PNG, up to 20 MB")] = None,
+) -> None:
+    """Mark an element installed on a date, with a note and a photo. Rolls up into its
+    tasks' actual progress (weighted by quantity where elements have one)."""
+    photo_sha256 = await _store_photo(photo, runtime) if photo is not None and photo.filename else None
+    if note and "\x00" in note:
+        raise InvalidInput("the note contains a NUL character")
+    await run_in_threadpool(
+        schedule_service.mark_installed,
+        session,
+        project_id=scope.project.id,
+        global_id=global_id,
+        installed_on=installed_on,
+        note=note,
+        photo_sha256=photo_sha256,
+        user_id=scope.principal.user_id,
+    )
+
+
+@router.delete("/elements/{global_id}/installed", status_code=204)
+def unmark_installed(
+    global_id: Annotated[str, PathParam(min_length=1, max_length=22)], scope: Reporter, session: SessionDep
+) -> None:
+    schedule_service.mark_installed(
+        session,
+        project_id=scope.project.id,
+        global_id=global_id,
+        installed_on=None,
+        note=None,
+        photo_sha256=None,
+        user_id=scope.principal.user_id,
+    )
+
+
+async def _store_photo(photo: UploadFile, runtime) -> str:
+    head = await photo.read(8)
+    if not any(head.startswith(magic) for magic in _PHOTO_MAGIC):
+        raise UnsupportedFile("the photo must be a JPEG or PNG image", code="unsupported_file_type")
+    with runtime.blobs.writer() as (out, done):
+        out.write(head)
+        while chunk := await photo.read(1024 * 1024):
+            if done.size + len(chunk) > _MAX_PHOTO_BYTES:
+                raise TooLarge(f"the photo is larger than {_MAX_PHOTO_BYTES // 2**20} MB")
+            out.write(chunk)
+    return done.sha256
+
+
+class _spooled:
+    """Copy an ``UploadFile`` to a named file in ``work_dir`` (parsers take paths), hashing
+    it and enforcing ``max_bytes``; removed on exit."""
+
+    def __init__(self, upload: UploadFile, work_dir: Path, suffix: str, max_bytes: int) -> None:
+        self.upload, self.work_dir, self.suffix, self.max_bytes = upload, work_dir, suffix, max_bytes
+
+    def __enter__(self) -> tuple[Path, str]:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=self.work_dir, suffix=self.suffix, delete=False)
+        self.path = Path(handle.name)
+        digest, size = hashlib.sha256(), 0
+        with handle:
+            self.upload.file.seek(0)
+            while chunk := self.upload.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    self.path.unlink(missing_ok=True)
+                    raise TooLarge(f"the file is larger than the limit of {self.max_bytes:,} bytes")
+                digest.update(chunk)
+                handle.write(chunk)
+        return self.path, digest.hexdigest()
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _json(value) -> bytes:
+    import orjson
+
+    return orjson.dumps(value)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+
+from .common import Input, Name, Public, UtcDatetime
+
+
+class ScheduleVersionPublic(Public):
+    id: int
+    schedule_id: int
+    number: int
+    source_format: str
+    file_name: str
+    data_date: dt.date | None
+    task_count: int
+    link_count: int
+    element_link_count: int
+    warnings: list[str]
+    imported_at: UtcDatetime
+
+
+class SchedulePublic(Public):
+    id: int
+    project_id: int
+    name: str
+    latest_version: int | None
+    baseline_version: int | None
+    baseline_pinned: bool
+
+
+class TaskPublic(Public):
+    index: int = Field(description="position in the version: the task index of the 4D payload")
+    key: str
+    wbs_code: str | None
+    name: str
+    parent_key: str | None
+    is_milestone: bool
+    is_summary: bool
+    is_critical: bool
+    planned_start: dt.date | None
+    planned_finish: dt.date | None
+    baseline_start: dt.date | None
+    baseline_finish: dt.date | None
+    actual_start: dt.date | None
+    actual_finish: dt.date | None
+    duration_days: float | None
+    percent_complete: float | None
+    total_float_days: float | None
+    status: str | None = Field(None, description="not_started, in_progress, done, late, ahead (at the date)")
+    delay_days: float | None = None
+    light: str | None = Field(None, description="green, yellow, red")
+
+
+class BaselineUpdate(Input):
+    version: int | None = Field(None, ge=1, description="version number to pin; null: the previous version")
+
+
+class TaskProgressUpdate(Input):
+    actual_start: dt.date | None = None
+    actual_finish: dt.date | None = None
+    percent_complete: float | None = Field(None, ge=0, le=100)
+
+
+class ElementLinksCreate(Input):
+    task_key: Name = Field(max_length=100)
+    global_ids: list[Name] = Field(min_length=1, max_length=10_000)
+
+
+class LinkRuleCreate(Input):
+    task_key: Name = Field(max_length=100)
+    filter: dict[str, Any] = Field(
+        description="ifc_class (list), storey, prop (list of 'Set.Property<op>value'), classification "
+        "('code' or 'prefix*'), text, name (glob like 'WQ*'); a zone is a prop, e.g. '施工信息.施工段=A区'",
+        examples=[{"ifc_class": ["IfcWall"], "storey": "2F", "prop": ["施工信息.施工段=A区"]}],
+    )
+
+
+class LinkRulePublic(Public):
+    id: int
+    task_key: str
+    filter: dict[str, Any]
+
+
+class LinksAdded(Public):
+    added: int
+    unmatched: list[str] = Field(description="rows whose task is not in the latest version (first 100)")
+
+
+class CoveragePublic(Public):
+    elements: int
+    linked_elements: int
+    elements_without_task: list[str]
+    tasks_without_element: list[str]
+    elements_in_several_tasks: dict[str, list[str]]
+
+
+class LinkDiffPublic(Public):
+    base_id: int
+    target_id: int
+    added: dict[str, list[str]]
+    removed: dict[str, list[str]]
+
+
+class TaskComparison(Public):
+    key: str
+    name: str
+    status: str = Field(description="same, moved, added, removed")
+    start_shift_days: int | None = None
+    finish_shift_days: int | None = None
+
+
+class VersionComparison(Public):
+    version: int
+    against: int
+    tasks: list[TaskComparison]

@@ -1,0 +1,775 @@
+"""Schedules on the twin: imports and versions, element–task links, progress, 4D dates.
+
+A schedule belongs to a project and has numbered versions, one per imported file. Tasks
+are identified by their key in the source (MSPDI UID, P6 task id, IFC GlobalId, CSV id),
+which stays the same from one version to the next: links, link rules and reported
+progress refer to task keys and element GlobalIds, so they hold for every version of the
+schedule and every revision of the model that still has both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+
+import numpy as np
+import orjson
+from ifc_processing.schedules import ElementTaskRecord, ScheduleRecord
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.orm import (
+    ElementPropertyRow,
+    ElementRow,
+    ElementTaskRow,
+    InstalledMarkRow,
+    LinkRuleRow,
+    ScheduleRow,
+    ScheduleVersionRow,
+    TaskLinkRow,
+    TaskProgressRow,
+    TaskRow,
+)
+from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.fourd import (
+    DEFAULT_RULES,
+    ElementDates,
+    Light,
+    Status,
+    TaskDates,
+    WarningRules,
+    day_number,
+    element_dates,
+    task_delay_days,
+    task_lights,
+    task_status,
+)
+from ..domain.schedules import Coverage, LinkDiff, LinkRule, ScheduleInfo, ScheduleVersionInfo, TaskInfo
+from .elements import element_filter_from_dict, matching_global_ids
+from .revisions import processed_revision
+
+__all__ = [
+    "add_element_links",
+    "add_link_rule",
+    "compare_versions",
+    "coverage_report",
+    "delete_link_rule",
+    "fourd_dates",
+    "get_schedule",
+    "import_schedule",
+    "link_diff",
+    "list_link_rules",
+    "list_schedules",
+    "list_versions",
+    "mark_installed",
+    "pin_baseline",
+    "set_task_progress",
+    "task_table",
+    "tasks_at",
+]
+
+_BATCH_ROWS = 2_000
+# Quantities that weigh an element's share of its task's progress, in order of preference.
+_WEIGHT_QUANTITIES = ("NetVolume", "GrossVolume", "NetArea", "GrossArea", "NetSideArea", "Length")
+
+
+# --------------------------------------------------------------------------- import and versions
+
+
+def import_schedule(
+    session: Session,
+    *,
+    project_id: int,
+    name: str,
+    record: ScheduleRecord,
+    file_name: str,
+    file_sha256: str,
+    user_id: int | None,
+) -> ScheduleVersionInfo:
+    """Store ``record`` as the next version of the project's schedule ``name`` (created
+    on first import). The previous version becomes the baseline unless one is pinned.
+    Element links found in the file (IFC relations) are added to the schedule's links."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("the schedule needs a name of 1 to 200 characters")
+    if not record.tasks:
+        raise InvalidInput(f"{file_name}: the schedule has no tasks")
+    schedule = _schedule_for_import(session, project_id, name)
+    previous = session.execute(
+        select(ScheduleVersionRow.id, ScheduleVersionRow.number)
+        .where(ScheduleVersionRow.schedule_id == schedule.id)
+        .order_by(ScheduleVersionRow.number.desc())
+        .limit(1)
+    ).first()
+    version = ScheduleVersionRow(
+        schedule_id=schedule.id,
+        number=(previous.number + 1) if previous else 1,
+        source_format=record.source_format,
+        file_name=file_name,
+        file_sha256=file_sha256,
+        data_date=record.data_date,
+        task_count=len(record.tasks),
+        calendars_json=orjson.dumps(
+            [
+                {
+                    "key": c.key,
+                    "name": c.name,
+                    "working_weekdays": list(c.working_weekdays),
+                    "holidays": [d.isoformat() for d in c.holidays],
+                }
+                for c in record.calendars
+            ]
+        ).decode(),
+        warnings_json=orjson.dumps(list(record.warnings)).decode(),
+        imported_by_id=user_id,
+    )
+    session.add(version)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another import of schedule {name!r} finished first; import again") from None
+    _insert(session, TaskRow, (_task_row(version.id, i, t) for i, t in enumerate(record.tasks)))
+    _insert(
+        session,
+        TaskLinkRow,
+        (
+            {
+                "version_id": version.id,
+                "predecessor_key": link.predecessor_key,
+                "successor_key": link.successor_key,
+                "kind": link.kind,
+                "lag_days": link.lag_days,
+            }
+            for link in record.links
+        ),
+    )
+    element_links = _add_links(session, schedule.id, record.element_links, source="ifc")
+    if previous is not None and not schedule.baseline_pinned:
+        schedule.baseline_version_id = previous.id
+    session.commit()
+    return _version_info(session, version, element_links)
+
+
+def _schedule_for_import(session: Session, project_id: int, name: str) -> ScheduleRow:
+    query = select(ScheduleRow).where(ScheduleRow.project_id == project_id, ScheduleRow.name == name)
+    schedule = session.execute(query).scalar_one_or_none()
+    if schedule is None:
+        session.add(ScheduleRow(project_id=project_id, name=name))
+        try:
+            session.commit()
+        except IntegrityError:  # created by a parallel import a moment ago
+            session.rollback()
+        schedule = session.execute(query).scalar_one()
+    return schedule
+
+
+def list_schedules(session: Session, *, project_id: int) -> list[ScheduleInfo]:
+    rows = session.execute(
+        select(ScheduleRow).where(ScheduleRow.project_id == project_id).order_by(ScheduleRow.name)
+    ).scalars()
+    return [_schedule_info(session, row) for row in rows]
+
+
+def get_schedule(session: Session, *, project_id: int, schedule_id: int) -> ScheduleInfo:
+    return _schedule_info(session, _schedule(session, project_id, schedule_id))
+
+
+def list_versions(session: Session, *, project_id: int, schedule_id: int) -> list[ScheduleVersionInfo]:
+    _schedule(session, project_id, schedule_id)
+    rows = session.execute(
+        select(ScheduleVersionRow)
+        .where(ScheduleVersionRow.schedule_id == schedule_id)
+        .order_by(ScheduleVersionRow.number.desc())
+    ).scalars()
+    return [_version_info(session, row) for row in rows]
+
+
+def pin_baseline(session: Session, *, project_id: int, schedule_id: int, number: int | None) -> ScheduleInfo:
+    """Make version ``number`` the baseline for good (``None``: back to "the previous one")."""
+    schedule = _schedule(session, project_id, schedule_id)
+    if number is None:
+        versions = session.execute(
+            select(ScheduleVersionRow.id)
+            .where(ScheduleVersionRow.schedule_id == schedule_id)
+            .order_by(ScheduleVersionRow.number.desc())
+            .limit(2)
+        ).scalars()
+        ids = list(versions)
+        schedule.baseline_version_id = ids[1] if len(ids) > 1 else None
+        schedule.baseline_pinned = False
+    else:
+        schedule.baseline_version_id = _version(session, schedule_id, number).id
+        schedule.baseline_pinned = True
+    session.commit()
+    return _schedule_info(session, schedule)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def task_table(
+    session: Session, *, project_id: int, schedule_id: int, version: int | None = None
+) -> list[TaskInfo]:
+    """The tasks of a version (default: the latest) in file order, with effective dates."""
+    schedule = _schedule(session, project_id, schedule_id)
+    row = _version(session, schedule_id, version)
+    baseline = {}
+    if schedule.baseline_version_id is not None and schedule.baseline_version_id != row.id:
+        baseline = {
+            key: (start, finish)
+            for key, start, finish in session.execute(
+                select(TaskRow.key, TaskRow.planned_start, TaskRow.planned_finish).where(
+                    TaskRow.version_id == schedule.baseline_version_id
+                )
+            )
+        }
+    progress = {
+        p.task_key: p
+        for p in session.execute(
+            select(TaskProgressRow).where(TaskProgressRow.schedule_id == schedule_id)
+        ).scalars()
+    }
+    tasks = session.execute(
+        select(TaskRow).where(TaskRow.version_id == row.id).order_by(TaskRow.position)
+    ).scalars()
+    return [_task_info(task, baseline.get(task.key), progress.get(task.key)) for task in tasks]
+
+
+def tasks_at(tasks: list[TaskInfo], day: dt.date, rules: WarningRules = DEFAULT_RULES) -> list[TaskInfo]:
+    """``tasks`` with their status, delay (days) and light on ``day``."""
+    dates = _task_dates(tasks)
+    number = day_number(day)
+    statuses = task_status(dates, number)
+    delays = task_delay_days(dates, number)
+    lights = task_lights(dates, delays, rules)
+    return [
+        replace(
+            task,
+            status=Status(int(status)).name.lower(),
+            delay_days=float(delay),
+            light=Light(int(light)).name.lower(),
+        )
+        for task, status, delay, light in zip(tasks, statuses, delays, lights, strict=True)
+    ]
+
+
+def set_task_progress(
+    session: Session,
+    *,
+    project_id: int,
+    schedule_id: int,
+    task_key: str,
+    actual_start: dt.date | None,
+    actual_finish: dt.date | None,
+    percent_complete: float | None,
+    user_id: int,
+) -> TaskInfo:
+    """Record a task's actual dates and % complete (they override the file's)."""
+    tasks = {t.key: t for t in task_table(session, project_id=project_id, schedule_id=schedule_id)}
+    if task_key not in tasks:
+        raise NotFound(f"no task {task_key!r} in the latest version of schedule {schedule_id}")
+    if actual_start and actual_finish and actual_finish < actual_start:
+        raise InvalidInput("actual_finish is before actual_start")
+    if percent_complete is not None and not 0 <= percent_complete <= 100:
+        raise InvalidInput("percent_complete is 0 to 100")
+    row = session.execute(
+        select(TaskProgressRow).where(
+            TaskProgressRow.schedule_id == schedule_id, TaskProgressRow.task_key == task_key
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = TaskProgressRow(schedule_id=schedule_id, task_key=task_key)
+        session.add(row)
+    row.actual_start, row.actual_finish, row.percent_complete = actual_start, actual_finish, percent_complete
+    row.updated_by_id, row.updated_at = user_id, dt.datetime.now(dt.UTC)
+    session.commit()
+    return next(
+        t for t in task_table(session, project_id=project_id, schedule_id=schedule_id) if t.key == task_key
+    )
+
+
+def mark_installed(
+    session: Session,
+    *,
+    project_id: int,
+    global_id: str,
+    installed_on: dt.date | None,
+    note: str | None,
+    photo_sha256: str | None,
+    user_id: int,
+) -> None:
+    """Mark an element installed on a date (``None``: remove the mark)."""
+    session.execute(
+        delete(InstalledMarkRow).where(
+            InstalledMarkRow.project_id == project_id, InstalledMarkRow.global_id == global_id
+        )
+    )
+    if installed_on is not None:
+        session.add(
+            InstalledMarkRow(
+                project_id=project_id,
+                global_id=global_id,
+                installed_on=installed_on,
+                note=note,
+                photo_sha256=photo_sha256,
+                marked_by_id=user_id,
+            )
+        )
+    session.commit()
+
+
+# --------------------------------------------------------------------------- links
+
+
+def add_element_links(
+    session: Session, *, project_id: int, schedule_id: int, records: Iterable[ElementTaskRecord], source: str
+) -> tuple[int, list[str]]:
+    """Add GlobalId → task links (from a table or by hand).
+
+    Returns how many links were new, and the rows whose task is not in the latest version
+    (by key, or by name when the key is unknown and exactly one task has that name), which
+    are left out rather than failing the whole table.
+    """
+    _schedule(session, project_id, schedule_id)
+    tasks = task_table(session, project_id=project_id, schedule_id=schedule_id)
+    keys = {t.key for t in tasks}
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for task in tasks:
+        by_name[task.name].append(task.key)
+    resolved, unmatched = [], []
+    for record in records:
+        key = record.task_key if record.task_key in keys else None
+        if key is None and len(by_name.get(record.task_name or "", [])) == 1:
+            key = by_name[record.task_name][0]
+        if key is None:
+            unmatched.append(f"{record.global_id} → {record.task_key or ''} {record.task_name or ''}".strip())
+            continue
+        resolved.append(ElementTaskRecord(record.global_id, key, record.task_name, record.role))
+    added = _add_links(session, schedule_id, resolved, source=source)
+    session.commit()
+    return added, unmatched
+
+
+def add_link_rule(
+    session: Session, *, project_id: int, schedule_id: int, task_key: str, spec: dict, user_id: int
+) -> LinkRule:
+    """Link ``task_key`` to every element matching ``spec`` (see ``element_filter_from_dict``),
+    in every revision, now and later."""
+    element_filter_from_dict(spec)  # refuse a bad rule now, not when a revision is viewed
+    tasks = {t.key for t in task_table(session, project_id=project_id, schedule_id=schedule_id)}
+    if task_key not in tasks:
+        raise NotFound(f"no task {task_key!r} in the latest version of schedule {schedule_id}")
+    row = LinkRuleRow(
+        schedule_id=schedule_id,
+        task_key=task_key,
+        filter_json=orjson.dumps(spec).decode(),
+        created_by_id=user_id,
+    )
+    session.add(row)
+    session.commit()
+    return LinkRule(row.id, task_key, spec)
+
+
+def list_link_rules(session: Session, *, project_id: int, schedule_id: int) -> list[LinkRule]:
+    _schedule(session, project_id, schedule_id)
+    rows = session.execute(
+        select(LinkRuleRow).where(LinkRuleRow.schedule_id == schedule_id).order_by(LinkRuleRow.id)
+    )
+    return [LinkRule(r.id, r.task_key, orjson.loads(r.filter_json)) for r in rows.scalars()]
+
+
+def delete_link_rule(session: Session, *, project_id: int, schedule_id: int, rule_id: int) -> None:
+    _schedule(session, project_id, schedule_id)
+    gone = session.execute(
+        delete(LinkRuleRow).where(LinkRuleRow.id == rule_id, LinkRuleRow.schedule_id == schedule_id)
+    ).rowcount
+    if gone != 1:
+        raise NotFound(f"no rule {rule_id} in schedule {schedule_id}")
+    session.commit()
+
+
+def resolved_links(session: Session, *, schedule_id: int, revision_id: int) -> dict[str, set[str]]:
+    """GlobalId → task keys for the revision's elements: explicit links plus every rule."""
+    linked: dict[str, set[str]] = defaultdict(set)
+    explicit = session.execute(
+        select(ElementTaskRow.global_id, ElementTaskRow.task_key)
+        .join(ElementRow, ElementRow.global_id == ElementTaskRow.global_id)
+        .where(ElementTaskRow.schedule_id == schedule_id, ElementRow.revision_id == revision_id)
+    )
+    for global_id, key in explicit:
+        linked[global_id].add(key)
+    for rule in session.execute(select(LinkRuleRow).where(LinkRuleRow.schedule_id == schedule_id)).scalars():
+        where = element_filter_from_dict(orjson.loads(rule.filter_json))
+        for global_id in matching_global_ids(session, revision_id=revision_id, where=where):
+            linked[global_id].add(rule.task_key)
+    return linked
+
+
+def coverage_report(session: Session, *, project_id: int, schedule_id: int, revision_id: int) -> Coverage:
+    """Elements with no task, leaf tasks with no element, elements in more than one task."""
+    processed_revision(session, project_id=project_id, revision_id=revision_id)
+    tasks = task_table(session, project_id=project_id, schedule_id=schedule_id)
+    # Spaces are rooms, not work: they are never scheduled and would drown the report.
+    elements = list(
+        session.execute(
+            select(ElementRow.global_id).where(
+                ElementRow.revision_id == revision_id, ElementRow.ifc_class != "IfcSpace"
+            )
+        ).scalars()
+    )
+    linked = resolved_links(session, schedule_id=schedule_id, revision_id=revision_id)
+    keys = {t.key for t in tasks}
+    used = {key for element_keys in linked.values() for key in element_keys}
+    report = Coverage(
+        elements=len(elements), linked_elements=sum(1 for g in elements if linked.get(g, set()) & keys)
+    )
+    report.elements_without_task = [g for g in elements if not (linked.get(g, set()) & keys)]
+    report.tasks_without_element = [t.key for t in tasks if not t.is_summary and t.key not in used]
+    report.elements_in_several_tasks = {
+        g: sorted(linked[g] & keys) for g in elements if len(linked.get(g, set()) & keys) > 1
+    }
+    return report
+
+
+def link_diff(
+    session: Session, *, project_id: int, schedule_id: int, base_id: int, target_id: int
+) -> LinkDiff:
+    """How the links of revision ``target_id`` differ from those of ``base_id``."""
+    _schedule(session, project_id, schedule_id)
+    for revision_id in (base_id, target_id):
+        processed_revision(session, project_id=project_id, revision_id=revision_id)
+    before = resolved_links(session, schedule_id=schedule_id, revision_id=base_id)
+    after = resolved_links(session, schedule_id=schedule_id, revision_id=target_id)
+    diff = LinkDiff(base_id, target_id)
+    for global_id in sorted(set(before) | set(after)):
+        added = sorted(after.get(global_id, set()) - before.get(global_id, set()))
+        removed = sorted(before.get(global_id, set()) - after.get(global_id, set()))
+        if added:
+            diff.added[global_id] = added
+        if removed:
+            diff.removed[global_id] = removed
+    return diff
+
+
+# --------------------------------------------------------------------------- 4D
+
+
+def fourd_dates(
+    session: Session, *, project_id: int, schedule_id: int, revision_id: int, version: int | None = None
+) -> tuple[ElementDates, list[TaskInfo]]:
+    """Per element of the revision's GLB (in its element order): the dates its status
+    needs and its main task's index in ``tasks``; and the tasks, whose actual progress
+    includes the roll-up of "installed" marks."""
+    processed_revision(session, project_id=project_id, revision_id=revision_id)
+    tasks = task_table(session, project_id=project_id, schedule_id=schedule_id, version=version)
+    rows = session.execute(
+        select(ElementRow.global_id, ElementRow.glb_index).where(
+            ElementRow.revision_id == revision_id, ElementRow.glb_index.is_not(None)
+        )
+    ).all()
+    element_count = max((index for _, index in rows), default=-1) + 1
+    glb_index = dict(rows)
+    task_index = {t.key: t.index for t in tasks}
+    linked = resolved_links(session, schedule_id=schedule_id, revision_id=revision_id)
+    tasks = _with_installed_rollup(session, project_id, revision_id, tasks, linked)
+    pairs = [
+        (glb_index[g], task_index[k])
+        for g, keys in linked.items()
+        if g in glb_index
+        for k in keys
+        if k in task_index
+    ]
+    installed = np.full(element_count, np.nan)
+    marks = session.execute(
+        select(InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
+            InstalledMarkRow.project_id == project_id
+        )
+    )
+    for global_id, day in marks:
+        if global_id in glb_index:
+            installed[glb_index[global_id]] = day_number(day)
+    links = (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64))
+    return element_dates(_task_dates(tasks), element_count, links, installed_day=installed), tasks
+
+
+def _with_installed_rollup(
+    session: Session, project_id: int, revision_id: int, tasks: list[TaskInfo], linked: dict[str, set[str]]
+) -> list[TaskInfo]:
+    """Tasks without reported progress take their actuals from their elements' marks:
+    started at the first mark, finished at the last once every element is marked, and
+    % complete weighted by quantity (volume, area or length) where elements have one."""
+    marks = dict(
+        session.execute(
+            select(InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
+                InstalledMarkRow.project_id == project_id
+            )
+        ).all()
+    )
+    if not marks:
+        return tasks
+    members: dict[str, list[str]] = defaultdict(list)
+    for global_id, keys in linked.items():
+        for key in keys:
+            members[key].append(global_id)
+    weights = _quantity_weights(session, revision_id, list(linked))
+    result = []
+    for task in tasks:
+        elements = members.get(task.key, [])
+        done = [marks[g] for g in elements if g in marks]
+        if not done or task.actual_start is not None or task.percent_complete is not None:
+            result.append(task)
+            continue
+        total = sum(weights.get(g, 1.0) for g in elements)
+        installed = sum(weights.get(g, 1.0) for g in elements if g in marks)
+        result.append(
+            replace(
+                task,
+                actual_start=min(done),
+                actual_finish=max(done) if len(done) == len(elements) else None,
+                percent_complete=round(100.0 * installed / total, 1) if total else None,
+            )
+        )
+    return result
+
+
+def _quantity_weights(session: Session, revision_id: int, global_ids: list[str]) -> dict[str, float]:
+    found: dict[str, dict[str, float]] = defaultdict(dict)
+    rows = session.execute(
+        select(ElementRow.global_id, ElementPropertyRow.name, ElementPropertyRow.value_num)
+        .join(ElementPropertyRow, ElementPropertyRow.element_id == ElementRow.id)
+        .where(
+            ElementRow.revision_id == revision_id,
+            ElementPropertyRow.name.in_(_WEIGHT_QUANTITIES),
+            ElementPropertyRow.value_num > 0,
+        )
+    )
+    wanted = set(global_ids)
+    for global_id, name, value in rows:
+        if global_id in wanted:
+            found[global_id].setdefault(name, value)
+    # One kind of quantity for all elements, or the weights would mix m³ with m.
+    for name in _WEIGHT_QUANTITIES:
+        if wanted and all(name in found.get(g, {}) for g in wanted):
+            return {g: found[g][name] for g in wanted}
+    return {}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _schedule(session: Session, project_id: int, schedule_id: int) -> ScheduleRow:
+    row = session.get(ScheduleRow, schedule_id)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"no schedule {schedule_id} in project {project_id}")
+    return row
+
+
+def _version(session: Session, schedule_id: int, number: int | None) -> ScheduleVersionRow:
+    query = select(ScheduleVersionRow).where(ScheduleVersionRow.schedule_id == schedule_id)
+    if number is None:
+        query = query.order_by(ScheduleVersionRow.number.desc()).limit(1)
+    else:
+        query = query.where(ScheduleVersionRow.number == number)
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFound(
+            f"schedule {schedule_id} has no version {number}"
+            if number
+            else f"schedule {schedule_id} has no version"
+        )
+    return row
+
+
+def _schedule_info(session: Session, row: ScheduleRow) -> ScheduleInfo:
+    numbers = dict(
+        session.execute(
+            select(ScheduleVersionRow.id, ScheduleVersionRow.number).where(
+                ScheduleVersionRow.schedule_id == row.id
+            )
+        ).all()
+    )
+    return ScheduleInfo(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        latest_version=max(numbers.values(), default=None),
+        baseline_version=numbers.get(row.baseline_version_id),
+        baseline_pinned=row.baseline_pinned,
+    )
+
+
+def _version_info(
+    session: Session, row: ScheduleVersionRow, element_links: int | None = None
+) -> ScheduleVersionInfo:
+    link_count = session.execute(select(func.count()).where(TaskLinkRow.version_id == row.id)).scalar_one()
+    if element_links is None:
+        element_links = session.execute(
+            select(func.count()).where(ElementTaskRow.schedule_id == row.schedule_id)
+        ).scalar_one()
+    return ScheduleVersionInfo(
+        id=row.id,
+        schedule_id=row.schedule_id,
+        number=row.number,
+        source_format=row.source_format,
+        file_name=row.file_name,
+        data_date=row.data_date,
+        task_count=row.task_count,
+        link_count=link_count,
+        element_link_count=element_links,
+        warnings=orjson.loads(row.warnings_json),
+        imported_at=row.imported_at,
+    )
+
+
+def _task_row(version_id: int, position: int, task) -> dict:
+    return {
+        "version_id": version_id,
+        "key": task.key[:100],
+        "position": position,
+        "parent_key": task.parent_key,
+        "wbs_code": task.wbs_code,
+        "name": task.name[:400],
+        "is_milestone": task.is_milestone,
+        "is_summary": task.is_summary,
+        "is_critical": task.is_critical,
+        "planned_start": task.planned_start,
+        "planned_finish": task.planned_finish,
+        "baseline_start": task.baseline_start,
+        "baseline_finish": task.baseline_finish,
+        "actual_start": task.actual_start,
+        "actual_finish": task.actual_finish,
+        "duration_days": task.duration_days,
+        "percent_complete": task.percent_complete,
+        "total_float_days": task.total_float_days,
+        "calendar_key": task.calendar_key,
+    }
+
+
+def _task_info(task: TaskRow, baseline: tuple | None, progress: TaskProgressRow | None) -> TaskInfo:
+    baseline_start, baseline_finish = baseline if baseline else (task.baseline_start, task.baseline_finish)
+    if progress is not None:
+        actual_start, actual_finish, percent = (
+            progress.actual_start,
+            progress.actual_finish,
+            progress.percent_complete,
+        )
+    else:
+        actual_start, actual_finish, percent = task.actual_start, task.actual_finish, task.percent_complete
+    return TaskInfo(
+        index=task.position,
+        key=task.key,
+        wbs_code=task.wbs_code,
+        name=task.name,
+        parent_key=task.parent_key,
+        is_milestone=task.is_milestone,
+        is_summary=task.is_summary,
+        is_critical=task.is_critical,
+        planned_start=task.planned_start,
+        planned_finish=task.planned_finish,
+        baseline_start=baseline_start,
+        baseline_finish=baseline_finish,
+        actual_start=actual_start,
+        actual_finish=actual_finish,
+        duration_days=task.duration_days,
+        percent_complete=percent,
+        total_float_days=task.total_float_days,
+    )
+
+
+def _task_dates(tasks: list[TaskInfo]) -> TaskDates:
+    return TaskDates.from_rows(
+        [
+            {
+                "planned_start": t.planned_start,
+                "planned_finish": t.planned_finish,
+                "baseline_start": t.baseline_start,
+                "baseline_finish": t.baseline_finish,
+                "actual_start": t.actual_start,
+                "actual_finish": t.actual_finish,
+                "is_critical": t.is_critical,
+                "is_milestone": t.is_milestone,
+                "total_float_days": t.total_float_days,
+            }
+            for t in tasks
+        ]
+    )
+
+
+def _add_links(
+    session: Session, schedule_id: int, records: Iterable[ElementTaskRecord], *, source: str
+) -> int:
+    existing = set(
+        session.execute(
+            select(ElementTaskRow.task_key, ElementTaskRow.global_id).where(
+                ElementTaskRow.schedule_id == schedule_id
+            )
+        ).all()
+    )
+    fresh = []
+    for record in records:
+        pair = (record.task_key, record.global_id)
+        if record.task_key and pair not in existing:
+            existing.add(pair)
+            fresh.append(
+                {
+                    "schedule_id": schedule_id,
+                    "task_key": record.task_key,
+                    "global_id": record.global_id,
+                    "source": source,
+                    "role": record.role,
+                }
+            )
+    _insert(session, ElementTaskRow, fresh)
+    return len(fresh)
+
+
+def _insert(session: Session, table, rows: Iterable[dict]) -> None:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH_ROWS:
+            session.execute(insert(table), batch)
+            batch = []
+    if batch:
+        session.execute(insert(table), batch)
+
+
+def compare_versions(
+    session: Session, *, project_id: int, schedule_id: int, version: int, against: int
+) -> list[dict]:
+    """Planned dates of ``version`` against those of ``against``, task by task (by key):
+    ``same``, ``moved`` (with the shift of start and finish in days), ``added``, ``removed``."""
+    new = {
+        t.key: t for t in task_table(session, project_id=project_id, schedule_id=schedule_id, version=version)
+    }
+    old = {
+        t.key: t for t in task_table(session, project_id=project_id, schedule_id=schedule_id, version=against)
+    }
+    result = []
+    for key, task in new.items():
+        before = old.get(key)
+        if before is None:
+            result.append({"key": key, "name": task.name, "status": "added"})
+            continue
+        start = _shift(before.planned_start, task.planned_start)
+        finish = _shift(before.planned_finish, task.planned_finish)
+        moved = bool(start) or bool(finish)
+        result.append(
+            {
+                "key": key,
+                "name": task.name,
+                "status": "moved" if moved else "same",
+                "start_shift_days": start,
+                "finish_shift_days": finish,
+            }
+        )
+    result += [{"key": k, "name": t.name, "status": "removed"} for k, t in old.items() if k not in new]
+    return result
+
+
+def _shift(before: dt.date | None, after: dt.date | None) -> int | None:
+    return (after - before).days if before and after else None
