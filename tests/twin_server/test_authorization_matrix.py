@@ -75,6 +75,23 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
         assert revision["processing"] == "succeeded"
         base = f"/api/projects/{api.node(project)}/revisions/{revision['id']}/elements"
         element = api.as_user("admin", "GET", base).json()["items"][0]
+        plan = tmp_path_factory.mktemp("plan") / "plan.csv"
+        plan.write_text("id,name,planned_start,planned_finish\nT1,Walls,2025-03-03,2025-03-07\n")
+        imported = api.as_user(
+            user,
+            "POST",
+            f"/api/projects/{api.node(project)}/schedules/import",
+            data={"name": "plan"},
+            files={"file": ("plan.csv", plan.read_bytes())},
+        )
+        assert imported.status_code == 201, imported.text
+        schedule_id = imported.json()["schedule_id"]
+        rule = api.as_user(
+            user,
+            "POST",
+            f"/api/projects/{api.node(project)}/schedules/{schedule_id}/rules",
+            json={"task_key": "T1", "filter": {"ifc_class": ["IfcWall"]}},
+        )
         out[project] = {
             "project_id": api.node(project),
             "model_id": model["id"],
@@ -82,6 +99,8 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
             "global_id": element["global_id"],
             "sha256": revision["glb_sha256"],
             "document": "spatial",
+            "schedule_id": schedule_id,
+            "rule_id": rule.json()["id"],
         }
     return out
 
@@ -122,6 +141,11 @@ def test_matrix(api, targets, item, role) -> None:
 
     # In scope: the EAST project (every seeded role sees it), or the user's own node.
     in_scope = targets["P-EAST"] | {"node_id": api.node(home)}
+    if (method, route.path) == (
+        "DELETE",
+        "/api/projects/{project_id}/schedules/{schedule_id}/rules/{rule_id}",
+    ):
+        in_scope |= {"rule_id": _fresh_rule(api, in_scope)}  # an allowed call deletes it
     response = call(api, method, route, in_scope, headers)
     if (method, route.path) == ("DELETE", "/api/auth/session"):
         api.world.tokens.pop(user)  # logging out ended the user's tokens
@@ -144,6 +168,16 @@ def test_matrix(api, targets, item, role) -> None:
     if isinstance(rule, (ProjectAccess, NodeAccess)):
         # Same words for "hidden" and "missing", but for the id itself.
         assert hidden.json()["detail"].rsplit(" ", 1)[0] == missing.json()["detail"].rsplit(" ", 1)[0]
+
+
+def _fresh_rule(api, target: dict) -> int:
+    rule = api.as_user(
+        "admin",
+        "POST",
+        f"/api/projects/{target['project_id']}/schedules/{target['schedule_id']}/rules",
+        json={"task_key": "T1", "filter": {"ifc_class": ["IfcWall"]}},
+    )
+    return rule.json()["id"]
 
 
 def test_lists_show_only_the_callers_subtree(api) -> None:
