@@ -303,6 +303,38 @@ def test_progress_and_installed_marks(api, site) -> None:
     from twin_server.domain.fourd import day_number
 
     assert dates.actual_finish[glb[first]] == day_number(dt.date.fromisoformat(rolled["planned_start"]))
+
+    # The mark rolls up into the task: started that day, its share by quantity done.
+    with_marks = api.as_user(
+        "site", "GET", f"{base}/schedules/{schedule_id}/tasks", params={"revision": site["revision"]["id"]}
+    ).json()
+    task = next(t for t in with_marks if t["key"] == rolled["key"])
+    weights = _quantities(site["ifc"], members[rolled["key"]])
+    expected = round(100 * weights[first] / sum(weights.values()), 1)
+    assert (task["actual_start"], task["actual_finish"], task["percent_complete"]) == (
+        rolled["planned_start"],
+        None,
+        expected,
+    )
+    assert 0 < expected < 100
+
+    summary = api.as_user(
+        "site",
+        "GET",
+        f"{base}/revisions/{site['revision']['id']}/4d/summary",
+        params={"schedule": schedule_id, "at": "2030-01-01"},
+    ).json()
+    assert sum(summary["by_status"].values()) == summary["elements"] == len(dates)
+    finished = int(((dates.actual_finish <= day_number(dt.date(2030, 1, 1))) & (dates.task_index >= 0)).sum())
+    due = int(((dates.baseline_finish <= day_number(dt.date(2030, 1, 1))) & (dates.task_index >= 0)).sum())
+    assert summary["spi"] == pytest.approx(finished / due)
+    strict = api.as_user(
+        "site",
+        "GET",
+        f"{base}/schedules/{schedule_id}/tasks",
+        params={"at": "2030-01-01", "red_over_days": 0},
+    ).json()
+    assert all(t["light"] == "red" for t in strict if t["delay_days"] > 0)
     bad_photo = api.as_user(
         "inspector",
         "PUT",
@@ -312,6 +344,16 @@ def test_progress_and_installed_marks(api, site) -> None:
     )
     assert bad_photo.status_code == 415
     assert api.as_user("inspector", "DELETE", f"{base}/elements/{first}/installed").status_code == 204
+
+
+def _quantities(model: ifcopenshell.file, global_ids: list[str]) -> dict[str, float]:
+    """The first quantity (volume, then area, then length) that every element has, or 1 each."""
+    sets = {g: ifcopenshell.util.element.get_psets(model.by_guid(g), qtos_only=True) for g in global_ids}
+    flat = {g: {n: v for q in qs.values() for n, v in q.items() if n != "id"} for g, qs in sets.items()}
+    for name in ("NetVolume", "GrossVolume", "NetArea", "GrossArea", "NetSideArea", "Length"):
+        if all(isinstance(flat[g].get(name), (int, float)) and flat[g][name] > 0 for g in global_ids):
+            return {g: float(flat[g][name]) for g in global_ids}
+    return dict.fromkeys(global_ids, 1.0)
 
 
 def test_bad_schedule_files_and_unknown_ids(api, site, tmp_path) -> None:

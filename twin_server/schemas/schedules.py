@@ -116,3 +116,10 @@ class VersionComparison(Public):
     version: int
     against: int
     tasks: list[TaskComparison]
+
+
+class FourDSummary(Public):
+    at: dt.date
+    elements: int
+    by_status: dict[str, int]
+    spi: float | None = Field(description="earned value / planned value, element-weighted")

@@ -16,10 +16,11 @@ from dataclasses import replace
 
 import numpy as np
 import orjson
-from ifc_processing.schedules import ElementTaskRecord, ScheduleRecord
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from ifc_processing.schedules import ElementTaskRecord, ScheduleRecord
 
 from ..db.orm import (
     ElementPropertyRow,
@@ -515,7 +516,7 @@ def _with_installed_rollup(
     for global_id, keys in linked.items():
         for key in keys:
             members[key].append(global_id)
-    weights = _quantity_weights(session, revision_id, list(linked))
+    quantities = _quantities(session, revision_id)
     result = []
     for task in tasks:
         elements = members.get(task.key, [])
@@ -523,6 +524,7 @@ def _with_installed_rollup(
         if not done or task.actual_start is not None or task.percent_complete is not None:
             result.append(task)
             continue
+        weights = _weights(quantities, elements)
         total = sum(weights.get(g, 1.0) for g in elements)
         installed = sum(weights.get(g, 1.0) for g in elements if g in marks)
         result.append(
@@ -536,7 +538,8 @@ def _with_installed_rollup(
     return result
 
 
-def _quantity_weights(session: Session, revision_id: int, global_ids: list[str]) -> dict[str, float]:
+def _quantities(session: Session, revision_id: int) -> dict[str, dict[str, float]]:
+    """GlobalId → {quantity name: value} for the weighing quantities of the revision."""
     found: dict[str, dict[str, float]] = defaultdict(dict)
     rows = session.execute(
         select(ElementRow.global_id, ElementPropertyRow.name, ElementPropertyRow.value_num)
@@ -547,14 +550,17 @@ def _quantity_weights(session: Session, revision_id: int, global_ids: list[str])
             ElementPropertyRow.value_num > 0,
         )
     )
-    wanted = set(global_ids)
     for global_id, name, value in rows:
-        if global_id in wanted:
-            found[global_id].setdefault(name, value)
-    # One kind of quantity for all elements, or the weights would mix m³ with m.
+        found[global_id].setdefault(name, value)
+    return found
+
+
+def _weights(quantities: dict[str, dict[str, float]], global_ids: list[str]) -> dict[str, float]:
+    # One kind of quantity for all elements of a task, or the weights would mix m³ with m;
+    # none common to all: each element counts 1.
     for name in _WEIGHT_QUANTITIES:
-        if wanted and all(name in found.get(g, {}) for g in wanted):
-            return {g: found[g][name] for g in wanted}
+        if global_ids and all(name in quantities.get(g, {}) for g in global_ids):
+            return {g: quantities[g][name] for g in global_ids}
     return {}
 
 

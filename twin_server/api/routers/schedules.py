@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path, PurePath
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
@@ -17,11 +18,13 @@ from ifc_processing.schedules import read_element_task_table, read_schedule
 
 from ...domain.access import Capability
 from ...domain.errors import InvalidInput, TooLarge, UnsupportedFile
+from ...domain.fourd import Status, WarningRules, day_number, element_status, schedule_performance_index
 from ...domain.fourd_payload import encode_fourd, fourd_json
 from ...schemas.schedules import (
     BaselineUpdate,
     CoveragePublic,
     ElementLinksCreate,
+    FourDSummary,
     LinkDiffPublic,
     LinkRuleCreate,
     LinkRulePublic,
@@ -125,14 +128,64 @@ def list_tasks(
         dt.date | None, Query(description="status, delay and light on this date (default today)")
     ] = None,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    revision: Annotated[
+        int | None,
+        Query(
+            ge=1, le=2_147_483_647, description="roll up this revision's installed marks into task progress"
+        ),
+    ] = None,
+    red_over_days: Annotated[
+        float, Query(ge=0, le=3650, description="RED when the delay exceeds this")
+    ] = 5.0,
+    yellow_from_days: Annotated[
+        float, Query(ge=0, le=3650, description="YELLOW from this delay on critical tasks or beyond float")
+    ] = 1.0,
+    milestone_red_over_days: Annotated[float, Query(ge=0, le=3650)] = 2.0,
 ) -> list[TaskPublic]:
     """Tasks in file order (``index`` is the 4D payload's task index) with effective dates
-    and, on the date ``at``, their status, delay in days and light."""
-    tasks = schedule_service.task_table(
-        session, project_id=scope.project.id, schedule_id=schedule_id, version=version
+    and, on the date ``at``, their status, delay in days and light (thresholds adjustable)."""
+    if revision is not None:
+        _, tasks = schedule_service.fourd_dates(
+            session,
+            project_id=scope.project.id,
+            schedule_id=schedule_id,
+            revision_id=revision,
+            version=version,
+        )
+    else:
+        tasks = schedule_service.task_table(
+            session, project_id=scope.project.id, schedule_id=schedule_id, version=version
+        )
+    rules = WarningRules(
+        red_over_days=red_over_days,
+        yellow_from_days=yellow_from_days,
+        milestone_red_over_days=milestone_red_over_days,
     )
-    tasks = schedule_service.tasks_at(tasks, at or dt.date.today())
+    tasks = schedule_service.tasks_at(tasks, at or dt.date.today(), rules)
     return [TaskPublic.model_validate(t) for t in tasks]
+
+
+@router.get("/revisions/{revision_id}/4d/summary")
+def fourd_summary(
+    revision_id: Id,
+    scope: Reader,
+    session: SessionDep,
+    schedule: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    at: Annotated[dt.date | None, Query(description="default today")] = None,
+) -> FourDSummary:
+    """Elements by status on a date, and the schedule performance index (element-weighted
+    earned value over planned value; null while nothing was due)."""
+    dates, _ = schedule_service.fourd_dates(
+        session, project_id=scope.project.id, schedule_id=schedule, revision_id=revision_id
+    )
+    day = day_number(at or dt.date.today())
+    counts = np.bincount(element_status(dates, day), minlength=len(Status))
+    return FourDSummary(
+        at=at or dt.date.today(),
+        elements=len(dates),
+        by_status={status.name.lower(): int(counts[status]) for status in Status},
+        spi=schedule_performance_index(dates, day),
+    )
 
 
 @router.get("/schedules/{schedule_id}/compare")
