@@ -1,5 +1,6 @@
 """Demo portfolio for ``make run``: an HQ, two regions, three projects, one user per role,
-and the generated sample building uploaded as the first revision of one project.
+the generated sample building uploaded as the first revision of one project, and its own
+IFC work schedule imported with its element links (so 4D has something to show).
 
 Idempotent: running it again adds only what is missing. Demo users share one published
 password, so this refuses to run outside development mode.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 from .domain.access import NodeKind, Role
 from .domain.errors import Conflict, NotFound
 from .runtime import Runtime
-from .services import orgs, revisions
+from .services import orgs, revisions, schedules
 from .services.access import NodeRef
 from .services.auth import create_user
 
@@ -122,6 +124,8 @@ def seed_demo(runtime: Runtime, *, sample_ifc: Path | None) -> DemoResult:
         session.commit()
         project_id = project_ids["SH-PD-01"]
         revision_id = _upload_sample(runtime, session, project_id, sample_ifc) if sample_ifc else None
+        if sample_ifc:
+            _import_sample_schedule(session, project_id, sample_ifc)
     return DemoResult(tuple(u[0] for u in _USERS), project_id, revision_id)
 
 
@@ -134,6 +138,32 @@ def _ensure(session, kind: NodeKind, code: str, name: str, parent) -> object:
         )
         session.commit()
         return node
+
+
+_DEMO_SCHEDULE = "主体结构施工进度计划"
+
+
+def _import_sample_schedule(session, project_id: int, sample_ifc: Path) -> None:
+    """The sample building's own IFC work schedule, with its element links, once."""
+    from ifc_processing import IfcProcessingError
+    from ifc_processing.schedules import read_schedule
+
+    if any(s.name == _DEMO_SCHEDULE for s in schedules.list_schedules(session, project_id=project_id)):
+        return
+    try:
+        record = read_schedule(sample_ifc)
+    except IfcProcessingError as exc:  # a sample without a work schedule: nothing to import
+        log.warning("no demo schedule: %s", exc)
+        return
+    schedules.import_schedule(
+        session,
+        project_id=project_id,
+        name=_DEMO_SCHEDULE,
+        record=record,
+        file_name=sample_ifc.name,
+        file_sha256=hashlib.sha256(sample_ifc.read_bytes()).hexdigest(),
+        user_id=None,
+    )
 
 
 def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path) -> int | None:

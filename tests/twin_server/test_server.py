@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sample_models.generate import write_building
 from tests.twin_server.conftest import PASSWORD
 
 TWIN = Path(sys.executable).with_name("twin")
@@ -136,7 +137,10 @@ class _Links(HTMLParser):
 def test_a_development_server_runs_the_whole_loop(env, tmp_path, small_ifc) -> None:
     """``make run``'s set-up: development mode, embedded SQLite queue consumed in-process."""
     env = env | {"TWIN_DEVELOPMENT": "1"}
-    assert twin("demo", env=env, cwd=tmp_path).returncode == 0
+    sample = write_building(tmp_path / "sample.ifc", storeys=2, bays_x=2, bays_y=1)
+    demo = twin("demo", "--sample", str(sample), env=env, cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    assert twin("demo", "--sample", str(sample), env=env, cwd=tmp_path).returncode == 0  # idempotent
     port = _free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as out:
@@ -187,6 +191,32 @@ def test_a_development_server_runs_the_whole_loop(env, tmp_path, small_ifc) -> N
                 time.sleep(0.2)
             assert revision["processing"] == "succeeded", revision
             assert client.get(f"{url}/elements", headers=headers).json()["total"] == 2
+            # The demo's own model and 4D schedule are there, processed in the background.
+            pid = project["id"]
+            demo_model = next(
+                m
+                for m in client.get(f"/api/projects/{pid}/models", headers=headers).json()
+                if m["name"] != "loop"
+            )
+            demo_revisions = client.get(
+                f"/api/projects/{pid}/models/{demo_model['id']}/revisions", headers=headers
+            ).json()
+            assert [r["label"] for r in demo_revisions] == ["P01"]
+            revision_url = f"/api/projects/{pid}/revisions/{demo_revisions[0]['id']}"
+            while (state := client.get(revision_url, headers=headers).json())["processing"] in (
+                "queued",
+                "running",
+            ):
+                assert time.monotonic() < deadline + 120, log.read_text()
+                time.sleep(0.2)
+            assert state["processing"] == "succeeded"
+            [schedule] = client.get(f"/api/projects/{pid}/schedules", headers=headers).json()
+            fourd = client.get(
+                f"{revision_url}/4d/summary",
+                headers=headers,
+                params={"schedule": schedule["id"], "at": "2025-03-20"},
+            ).json()
+            assert fourd["elements"] > 0 and fourd["by_status"]["no_task"] < fourd["elements"]
 
             docs = client.get("/docs")
             assert docs.status_code == 200
