@@ -152,6 +152,9 @@ def csv_rows(path: Path, data: bytes) -> tuple[list[str], list[tuple[int, list[s
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ScheduleError(path, f"line {line}: not UTF-8 text (save the CSV as UTF-8)") from None
+    if "\x00" in text:  # past the sniffed head: a NUL no database would store
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ScheduleError(path, f"line {line}: a NUL character in the text")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if "," not in first_line and ";" in first_line else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -13,6 +13,7 @@ does not define, and a link given twice (kept once).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def finish_schedule(
         tasks=tuple(ordered),
         links=tuple(unique_links),
         calendars=tuple(calendars),
-        element_links=tuple(_unique(element_links)),
+        element_links=tuple(_unique(element_links, notes)),
         warnings=tuple(notes),
     )
 
@@ -84,7 +85,41 @@ def _describe(label: str, task: TaskRecord) -> str:
     return f"{label} {task.key} ({task.name!r})" if task.name else f"{label} {task.key}"
 
 
+#: Longest key, WBS code and name a task may have (what the twin stores; longer ones are
+#: not ids a planner types, and cutting them could make two keys equal).
+MAX_KEY, MAX_WBS, MAX_NAME = 100, 200, 400
+#: Dates outside this window are typing errors (0001-01-01, 9999-12-31), not plans.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+_DATE_FIELDS = (
+    "planned_start",
+    "planned_finish",
+    "baseline_start",
+    "baseline_finish",
+    "actual_start",
+    "actual_finish",
+)
+
+
 def _check_task(path: Path, task: TaskRecord, describe, notes: list[str]) -> None:
+    for field, value, limit in (
+        ("id", task.key, MAX_KEY),
+        ("parent id", task.parent_key, MAX_KEY),
+        ("WBS code", task.wbs_code, MAX_WBS),
+        ("name", task.name, MAX_NAME),
+    ):
+        if value is not None and (len(value) > limit or "\x00" in value):
+            shown = value[:40].replace("\x00", "\\0")
+            raise ScheduleError(path, f"task {shown!r}…: its {field} is over {limit} characters or holds a NUL")
+    for field in _DATE_FIELDS:
+        value = getattr(task, field)
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ScheduleError(
+                path, f"{describe(task.key)}: {field.replace('_', ' ')} {value} is outside {EARLIEST.year}–{LATEST.year}"
+            )
+    for field in ("duration_days", "percent_complete", "total_float_days"):
+        value = getattr(task, field)
+        if value is not None and not math.isfinite(value):
+            raise ScheduleError(path, f"{describe(task.key)}: {field.replace('_', ' ')} is not a finite number")
     if (
         task.planned_start is not None
         and task.planned_finish is not None
@@ -207,12 +242,23 @@ def _chain(keys: list[str], describe) -> str:
     return " → ".join(k if k == "…" else describe(k) for k in shown)
 
 
-def _unique(element_links: Iterable[ElementTaskRecord]) -> list[ElementTaskRecord]:
+def _valid_global_id(global_id: str) -> bool:
+    # IFC GlobalIds are 22 characters of the IFC base-64 alphabet.
+    return len(global_id) == 22 and all(c.isalnum() or c in "_$" for c in global_id)
+
+
+def _unique(element_links: Iterable[ElementTaskRecord], notes: list[str]) -> list[ElementTaskRecord]:
     seen: set[tuple[str, str | None, str | None, str]] = set()
     result = []
+    invalid = 0
     for record in element_links:
+        if not _valid_global_id(record.global_id):
+            invalid += 1
+            continue
         signature = (record.global_id, record.task_key, record.task_name, record.role)
         if signature not in seen:
             seen.add(signature)
             result.append(record)
+    if invalid:
+        notes.append(f"{invalid} element link(s) skipped: not an IFC GlobalId (22 characters)")
     return result

@@ -34,6 +34,8 @@ file order.
 
 from __future__ import annotations
 
+import math
+
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,9 +173,12 @@ class _XerSchedule:
         if value is None:
             return None
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             raise ScheduleError(self.path, f"line {row.line}: {name} {value!r} is not a number") from None
+        if not math.isfinite(number):  # "1e999" parses as infinity
+            raise ScheduleError(self.path, f"line {row.line}: {name} {value!r} is not a finite number")
+        return number
 
     # ------------------------------------------------------------------ project choice
 

@@ -115,8 +115,12 @@ def test_coverage_report_matches_the_ifc(api, site) -> None:
     elements = [e.GlobalId for e in select_elements(model) if not e.is_a("IfcSpace")]
     assert report["elements"] == len(elements)
     assert set(report["elements_without_task"]) == {g for g in elements if g not in produced}
-    leaf_tasks = {
-        t.GlobalId for t in model.by_type("IfcTask") if not any(r.RelatedObjects for r in t.IsNestedBy)
+    assert report["elements_without_task_count"] == len(report["elements_without_task"])
+    assert report["linked_elements"] == report["elements"] - report["elements_without_task_count"]
+    leaf_tasks = {  # milestones mark dates and carry no work
+        t.GlobalId
+        for t in model.by_type("IfcTask")
+        if not any(r.RelatedObjects for r in t.IsNestedBy) and not t.IsMilestone
     }
     used = {k for keys in produced.values() for k in keys}
     assert set(report["tasks_without_element"]) == leaf_tasks - used

@@ -58,6 +58,7 @@ class TaskInfo:
     duration_days: float | None
     percent_complete: float | None
     total_float_days: float | None
+    reported: bool = False  # progress was reported on the twin (not only in the file)
     element_count: int | None = None
     status: str | None = None
     delay_days: float | None = None
@@ -77,7 +78,9 @@ class Coverage:
 
     elements: int
     linked_elements: int
-    elements_without_task: list[str] = field(default_factory=list)
+    elements_without_task_count: int = 0
+    elements_in_several_tasks_count: int = 0
+    elements_without_task: list[str] = field(default_factory=list)  # the first 1,000
     tasks_without_element: list[str] = field(default_factory=list)  # leaf task keys
     elements_in_several_tasks: dict[str, list[str]] = field(default_factory=dict)
 

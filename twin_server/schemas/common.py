@@ -47,4 +47,30 @@ class Input(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: object) -> object:
-        return no_nul(value) if isinstance(value, str) else value
+        _check_nested(value)
+        return value
+
+
+def _check_nested(value: object) -> None:
+    # Strings inside lists and dicts (rule filters, id lists) reach the database too.
+    if isinstance(value, str):
+        no_nul(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_nested(key)
+            _check_nested(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_nested(item)
+
+
+#: An IFC GlobalId: 22 characters of IFC's base-64 alphabet.
+GlobalIdText = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_$]{22}$")]
+#: A date a schedule can hold (typing errors like 0001-01-01 or 9999-12-31 are refused).
+PlanDate = Annotated[dt.date, AfterValidator(lambda d: _in_window(d))]
+
+
+def _in_window(day: dt.date) -> dt.date:
+    if not dt.date(1900, 1, 1) <= day <= dt.date(2199, 12, 31):
+        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+    return day

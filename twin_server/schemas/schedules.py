@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from .common import Input, Name, Public, UtcDatetime
+from .common import GlobalIdText, Input, Name, PlanDate, Public, UtcDatetime
 
 
 class ScheduleVersionPublic(Public):
@@ -55,26 +55,42 @@ class TaskPublic(Public):
 
 
 class BaselineUpdate(Input):
-    version: int | None = Field(None, ge=1, description="version number to pin; null: the previous version")
+    version: int | None = Field(
+        None, ge=1, le=1_000_000, description="version number to pin; null: the previous version"
+    )
 
 
 class TaskProgressUpdate(Input):
-    actual_start: dt.date | None = None
-    actual_finish: dt.date | None = None
+    actual_start: PlanDate | None = None
+    actual_finish: PlanDate | None = None
     percent_complete: float | None = Field(None, ge=0, le=100)
 
 
 class ElementLinksCreate(Input):
     task_key: Name = Field(max_length=100)
-    global_ids: list[Name] = Field(min_length=1, max_length=10_000)
+    global_ids: list[GlobalIdText] = Field(min_length=1, max_length=10_000)
+
+
+class RuleFilter(Input):
+    """Which elements a rule links (all given conditions must hold); a zone (流水段) is a
+    property condition such as ``施工信息.施工段=A区``."""
+
+    ifc_class: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        [], max_length=50, description="any of these classes (any case)"
+    )
+    storey: str | None = Field(None, min_length=1, max_length=200, description="storey GlobalId or name")
+    prop: list[Annotated[str, StringConstraints(min_length=1, max_length=400)]] = Field(
+        [], max_length=10, description="'Set.Property<op>value', op one of = != > >= < <= ~"
+    )
+    classification: str | None = Field(None, min_length=1, max_length=64, description="code, or prefix*")
+    text: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200, description="glob on the name, e.g. 'WQ*'")
 
 
 class LinkRuleCreate(Input):
     task_key: Name = Field(max_length=100)
-    filter: dict[str, Any] = Field(
-        description="ifc_class (list), storey, prop (list of 'Set.Property<op>value'), classification "
-        "('code' or 'prefix*'), text, name (glob like 'WQ*'); a zone is a prop, e.g. '施工信息.施工段=A区'",
-        examples=[{"ifc_class": ["IfcWall"], "storey": "2F", "prop": ["施工信息.施工段=A区"]}],
+    filter: RuleFilter = Field(
+        examples=[{"ifc_class": ["IfcWall"], "storey": "2F", "prop": ["施工信息.施工段=A区"]}]
     )
 
 
@@ -92,6 +108,8 @@ class LinksAdded(Public):
 class CoveragePublic(Public):
     elements: int
     linked_elements: int
+    elements_without_task_count: int
+    elements_in_several_tasks_count: int
     elements_without_task: list[str]
     tasks_without_element: list[str]
     elements_in_several_tasks: dict[str, list[str]]

@@ -73,6 +73,9 @@ __all__ = [
 ]
 
 _BATCH_ROWS = 2_000
+MAX_RULES = 100
+#: Longest list of GlobalIds in a coverage report (the counts are always complete).
+COVERAGE_LIST_LIMIT = 1_000
 # Quantities that weigh an element's share of its task's progress, in order of preference.
 _WEIGHT_QUANTITIES = ("NetVolume", "GrossVolume", "NetArea", "GrossArea", "NetSideArea", "Length")
 
@@ -100,16 +103,22 @@ def import_schedule(
         raise InvalidInput(f"{file_name}: the schedule has no tasks")
     schedule = _schedule_for_import(session, project_id, name)
     previous = session.execute(
-        select(ScheduleVersionRow.id, ScheduleVersionRow.number)
+        select(ScheduleVersionRow.id, ScheduleVersionRow.number, ScheduleVersionRow.file_sha256)
         .where(ScheduleVersionRow.schedule_id == schedule.id)
         .order_by(ScheduleVersionRow.number.desc())
         .limit(1)
     ).first()
+    if previous is not None and previous.file_sha256 == file_sha256:
+        session.rollback()
+        # A double submit would otherwise make the plan its own baseline.
+        raise Conflict(
+            f"this file is already version {previous.number} of schedule {name!r}", code="duplicate_file"
+        )
     version = ScheduleVersionRow(
         schedule_id=schedule.id,
         number=(previous.number + 1) if previous else 1,
         source_format=record.source_format,
-        file_name=file_name,
+        file_name=file_name[:400],
         file_sha256=file_sha256,
         data_date=record.data_date,
         task_count=len(record.tasks),
@@ -133,7 +142,11 @@ def import_schedule(
     except IntegrityError:
         session.rollback()
         raise Conflict(f"another import of schedule {name!r} finished first; import again") from None
-    _insert(session, TaskRow, (_task_row(version.id, i, t) for i, t in enumerate(record.tasks)))
+    try:
+        _insert(session, TaskRow, (_task_row(version.id, i, t) for i, t in enumerate(record.tasks)))
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another import of schedule {name!r} finished first; import again") from None
     _insert(
         session,
         TaskLinkRow,
@@ -151,20 +164,28 @@ def import_schedule(
     element_links = _add_links(session, schedule.id, record.element_links, source="ifc")
     if previous is not None and not schedule.baseline_pinned:
         schedule.baseline_version_id = previous.id
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another import of schedule {name!r} finished first; import again") from None
     return _version_info(session, version, element_links)
 
 
 def _schedule_for_import(session: Session, project_id: int, name: str) -> ScheduleRow:
+    """The schedule to import into, created (not yet committed) on first import, so a
+    failed import leaves no empty schedule behind; a parallel first import makes the
+    commit fail on the unique name, reported as a conflict."""
     query = select(ScheduleRow).where(ScheduleRow.project_id == project_id, ScheduleRow.name == name)
     schedule = session.execute(query).scalar_one_or_none()
     if schedule is None:
-        session.add(ScheduleRow(project_id=project_id, name=name))
+        schedule = ScheduleRow(project_id=project_id, name=name, baseline_pinned=False)
+        session.add(schedule)
         try:
-            session.commit()
-        except IntegrityError:  # created by a parallel import a moment ago
+            session.flush()
+        except IntegrityError:
             session.rollback()
-        schedule = session.execute(query).scalar_one()
+            raise Conflict(f"another import of schedule {name!r} finished first; import again") from None
     return schedule
 
 
@@ -219,12 +240,13 @@ def task_table(
     schedule = _schedule(session, project_id, schedule_id)
     row = _version(session, schedule_id, version)
     baseline = {}
-    if schedule.baseline_version_id is not None and schedule.baseline_version_id != row.id:
+    baseline_id = _baseline_of(session, schedule, row)
+    if baseline_id is not None:
         baseline = {
             key: (start, finish)
             for key, start, finish in session.execute(
                 select(TaskRow.key, TaskRow.planned_start, TaskRow.planned_finish).where(
-                    TaskRow.version_id == schedule.baseline_version_id
+                    TaskRow.version_id == baseline_id
                 )
             )
         }
@@ -277,17 +299,24 @@ def set_task_progress(
         raise InvalidInput("actual_finish is before actual_start")
     if percent_complete is not None and not 0 <= percent_complete <= 100:
         raise InvalidInput("percent_complete is 0 to 100")
-    row = session.execute(
-        select(TaskProgressRow).where(
-            TaskProgressRow.schedule_id == schedule_id, TaskProgressRow.task_key == task_key
+
+    def write() -> None:
+        row = session.execute(
+            select(TaskProgressRow).where(
+                TaskProgressRow.schedule_id == schedule_id, TaskProgressRow.task_key == task_key
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            row = TaskProgressRow(schedule_id=schedule_id, task_key=task_key)
+            session.add(row)
+        row.actual_start, row.actual_finish, row.percent_complete = (
+            actual_start,
+            actual_finish,
+            percent_complete,
         )
-    ).scalar_one_or_none()
-    if row is None:
-        row = TaskProgressRow(schedule_id=schedule_id, task_key=task_key)
-        session.add(row)
-    row.actual_start, row.actual_finish, row.percent_complete = actual_start, actual_finish, percent_complete
-    row.updated_by_id, row.updated_at = user_id, dt.datetime.now(dt.UTC)
-    session.commit()
+        row.updated_by_id, row.updated_at = user_id, dt.datetime.now(dt.UTC)
+
+    _concurrently(session, write)
     return next(
         t for t in task_table(session, project_id=project_id, schedule_id=schedule_id) if t.key == task_key
     )
@@ -304,23 +333,41 @@ def mark_installed(
     user_id: int,
 ) -> None:
     """Mark an element installed on a date (``None``: remove the mark)."""
-    session.execute(
-        delete(InstalledMarkRow).where(
-            InstalledMarkRow.project_id == project_id, InstalledMarkRow.global_id == global_id
-        )
-    )
-    if installed_on is not None:
-        session.add(
-            InstalledMarkRow(
-                project_id=project_id,
-                global_id=global_id,
-                installed_on=installed_on,
-                note=note,
-                photo_sha256=photo_sha256,
-                marked_by_id=user_id,
+
+    def write() -> None:
+        session.execute(
+            delete(InstalledMarkRow).where(
+                InstalledMarkRow.project_id == project_id, InstalledMarkRow.global_id == global_id
             )
         )
-    session.commit()
+        if installed_on is not None:
+            session.add(
+                InstalledMarkRow(
+                    project_id=project_id,
+                    global_id=global_id,
+                    installed_on=installed_on,
+                    note=note,
+                    photo_sha256=photo_sha256,
+                    marked_by_id=user_id,
+                )
+            )
+
+    _concurrently(session, write)
+
+
+def _concurrently(session: Session, write, attempts: int = 3):
+    """Run ``write`` and commit; when a parallel request inserted the same unique row
+    first, roll back and run it again (it then finds and updates that row)."""
+    for attempt in range(attempts):
+        try:
+            result = write()
+            session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+            if attempt == attempts - 1:
+                raise Conflict("the same change is being made by someone else; try again") from None
+    return None
 
 
 # --------------------------------------------------------------------------- links
@@ -350,8 +397,7 @@ def add_element_links(
             unmatched.append(f"{record.global_id} → {record.task_key or ''} {record.task_name or ''}".strip())
             continue
         resolved.append(ElementTaskRecord(record.global_id, key, record.task_name, record.role))
-    added = _add_links(session, schedule_id, resolved, source=source)
-    session.commit()
+    added = _concurrently(session, lambda: _add_links(session, schedule_id, resolved, source=source))
     return added, unmatched
 
 
@@ -361,6 +407,10 @@ def add_link_rule(
     """Link ``task_key`` to every element matching ``spec`` (see ``element_filter_from_dict``),
     in every revision, now and later."""
     element_filter_from_dict(spec)  # refuse a bad rule now, not when a revision is viewed
+    count = session.execute(select(func.count()).where(LinkRuleRow.schedule_id == schedule_id)).scalar_one()
+    if count >= MAX_RULES:
+        # Rules are resolved on every 4D request; beyond this, link by table instead.
+        raise Conflict(f"a schedule has at most {MAX_RULES} rules; delete some or link by table")
     tasks = {t.key for t in task_table(session, project_id=project_id, schedule_id=schedule_id)}
     if task_key not in tasks:
         raise NotFound(f"no task {task_key!r} in the latest version of schedule {schedule_id}")
@@ -425,14 +475,17 @@ def coverage_report(session: Session, *, project_id: int, schedule_id: int, revi
     linked = resolved_links(session, schedule_id=schedule_id, revision_id=revision_id)
     keys = {t.key for t in tasks}
     used = {key for element_keys in linked.values() for key in element_keys}
-    report = Coverage(
-        elements=len(elements), linked_elements=sum(1 for g in elements if linked.get(g, set()) & keys)
-    )
-    report.elements_without_task = [g for g in elements if not (linked.get(g, set()) & keys)]
-    report.tasks_without_element = [t.key for t in tasks if not t.is_summary and t.key not in used]
-    report.elements_in_several_tasks = {
-        g: sorted(linked[g] & keys) for g in elements if len(linked.get(g, set()) & keys) > 1
-    }
+    without = [g for g in elements if not (linked.get(g, set()) & keys)]
+    several = {g: sorted(linked[g] & keys) for g in elements if len(linked.get(g, set()) & keys) > 1}
+    report = Coverage(elements=len(elements), linked_elements=len(elements) - len(without))
+    report.elements_without_task_count = len(without)
+    report.elements_in_several_tasks_count = len(several)
+    report.elements_without_task = without[:COVERAGE_LIST_LIMIT]
+    report.elements_in_several_tasks = dict(list(several.items())[:COVERAGE_LIST_LIMIT])
+    # Milestones mark dates, not work: they have no elements by nature.
+    report.tasks_without_element = [
+        t.key for t in tasks if not t.is_summary and not t.is_milestone and t.key not in used
+    ]
     return report
 
 
@@ -521,7 +574,9 @@ def _with_installed_rollup(
     for task in tasks:
         elements = members.get(task.key, [])
         done = [marks[g] for g in elements if g in marks]
-        if not done or task.actual_start is not None or task.percent_complete is not None:
+        # The file's 0 % (MS Project and P6 always write one) is not a report; progress
+        # reported on the twin, or actual dates from the file, are.
+        if not done or task.reported or task.actual_start is not None:
             result.append(task)
             continue
         weights = _weights(quantities, elements)
@@ -572,6 +627,21 @@ def _schedule(session: Session, project_id: int, schedule_id: int) -> ScheduleRo
     if row is None or row.project_id != project_id:
         raise NotFound(f"no schedule {schedule_id} in project {project_id}")
     return row
+
+
+def _baseline_of(session: Session, schedule: ScheduleRow, version: ScheduleVersionRow) -> int | None:
+    """The baseline version for ``version``: the pinned one if it is older, else the version
+    just before it (an old version is never compared with a newer plan)."""
+    if schedule.baseline_pinned and schedule.baseline_version_id is not None:
+        pinned = session.get(ScheduleVersionRow, schedule.baseline_version_id)
+        if pinned is not None and pinned.number < version.number:
+            return pinned.id
+    return session.execute(
+        select(ScheduleVersionRow.id)
+        .where(ScheduleVersionRow.schedule_id == schedule.id, ScheduleVersionRow.number < version.number)
+        .order_by(ScheduleVersionRow.number.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def _version(session: Session, schedule_id: int, number: int | None) -> ScheduleVersionRow:
@@ -634,11 +704,11 @@ def _version_info(
 def _task_row(version_id: int, position: int, task) -> dict:
     return {
         "version_id": version_id,
-        "key": task.key[:100],
+        "key": task.key,
         "position": position,
         "parent_key": task.parent_key,
         "wbs_code": task.wbs_code,
-        "name": task.name[:400],
+        "name": task.name,
         "is_milestone": task.is_milestone,
         "is_summary": task.is_summary,
         "is_critical": task.is_critical,
@@ -683,6 +753,7 @@ def _task_info(task: TaskRow, baseline: tuple | None, progress: TaskProgressRow 
         duration_days=task.duration_days,
         percent_complete=percent,
         total_float_days=task.total_float_days,
+        reported=progress is not None,
     )
 
 

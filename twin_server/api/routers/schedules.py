@@ -48,6 +48,8 @@ TaskKey = Annotated[str, Query(min_length=1, max_length=100)]
 SCHEDULE_SUFFIXES = {".xml": "mspdi", ".xer": "xer", ".csv": "csv", ".ifc": "ifc", ".ifczip": "ifc"}
 _PHOTO_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 _MAX_PHOTO_BYTES = 20 * 1024 * 1024
+# Schedules and GlobalId tables are read whole, in the request: far smaller than models.
+MAX_SCHEDULE_BYTES = 200 * 1024 * 1024
 
 
 @router.get("/schedules")
@@ -75,14 +77,17 @@ async def import_schedule(
             f"{file.filename!r} is not a schedule: upload .xml (MS Project), .xer (P6), .ifc/.ifczip or .csv",
             code="unsupported_file_type",
         )
-    with _spooled(file, runtime.settings.work_dir, suffix, runtime.settings.max_upload_bytes) as (
-        path,
-        sha256,
-    ):
-        try:
-            record = await run_in_threadpool(read_schedule, path, source_format=SCHEDULE_SUFFIXES[suffix])
-        except IfcProcessingError as exc:
-            raise InvalidInput(f"{file.filename}: {exc.reason}", code="invalid_schedule") from None
+    if "\x00" in name:
+        raise InvalidInput("the schedule name contains a NUL character")
+    path, sha256 = await run_in_threadpool(
+        _spool, file, runtime.settings.work_dir, suffix, MAX_SCHEDULE_BYTES
+    )
+    try:
+        record = await run_in_threadpool(read_schedule, path, source_format=SCHEDULE_SUFFIXES[suffix])
+    except IfcProcessingError as exc:
+        raise InvalidInput(f"{file.filename}: {exc.reason}", code="invalid_schedule") from None
+    finally:
+        path.unlink(missing_ok=True)
     version = await run_in_threadpool(
         schedule_service.import_schedule,
         session,
@@ -246,11 +251,13 @@ async def link_elements_from_table(
     """Link elements to tasks from a GlobalId table (CSV)."""
     if PurePath(file.filename or "").suffix.lower() != ".csv":
         raise UnsupportedFile("upload the GlobalId table as .csv", code="unsupported_file_type")
-    with _spooled(file, runtime.settings.work_dir, ".csv", runtime.settings.max_upload_bytes) as (path, _):
-        try:
-            records = await run_in_threadpool(read_element_task_table, path)
-        except IfcProcessingError as exc:
-            raise InvalidInput(f"{file.filename}: {exc.reason}", code="invalid_table") from None
+    path, _ = await run_in_threadpool(_spool, file, runtime.settings.work_dir, ".csv", MAX_SCHEDULE_BYTES)
+    try:
+        records = await run_in_threadpool(read_element_task_table, path)
+    except IfcProcessingError as exc:
+        raise InvalidInput(f"{file.filename}: {exc.reason}", code="invalid_table") from None
+    finally:
+        path.unlink(missing_ok=True)
     added, unmatched = await run_in_threadpool(
         schedule_service.add_element_links,
         session,
@@ -276,7 +283,7 @@ def add_rule(schedule_id: Id, body: LinkRuleCreate, scope: Planner, session: Ses
         project_id=scope.project.id,
         schedule_id=schedule_id,
         task_key=body.task_key,
-        spec=body.filter,
+        spec=body.filter.model_dump(exclude_defaults=True),
         user_id=scope.principal.user_id,
     )
     return LinkRulePublic.model_validate(rule)
@@ -338,12 +345,16 @@ def read_fourd(
     )
     if format == "json":
         return Response(_json(fourd_json(dates, task_count=len(tasks))), media_type="application/json")
-    return Response(encode_fourd(dates, task_count=len(tasks)), media_type="application/vnd.erji.4d")
+    try:
+        payload = encode_fourd(dates, task_count=len(tasks))
+    except ValueError as exc:  # dates spanning > 179 years: refused on input, but never a 500
+        raise InvalidInput(f"the 4D dates cannot be encoded: {exc}; use format=json") from None
+    return Response(payload, media_type="application/vnd.erji.4d")
 
 
 @router.put("/elements/{global_id}/installed", status_code=204)
 async def mark_installed(
-    global_id: Annotated[str, PathParam(min_length=1, max_length=22)],
+    global_id: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z_$]{22}$")],
     scope: Reporter,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -353,9 +364,11 @@ async def mark_installed(
 ) -> None:
     """Mark an element installed on a date, with a note and a photo. Rolls up into its
     tasks' actual progress (weighted by quantity where elements have one)."""
-    photo_sha256 = await _store_photo(photo, runtime) if photo is not None and photo.filename else None
     if note and "\x00" in note:
         raise InvalidInput("the note contains a NUL character")
+    if not dt.date(1900, 1, 1) <= installed_on <= dt.date(2199, 12, 31):
+        raise InvalidInput("installed_on must be between 1900-01-01 and 2199-12-31")
+    photo_sha256 = await _store_photo(photo, runtime) if photo is not None and photo.filename else None
     await run_in_threadpool(
         schedule_service.mark_installed,
         session,
@@ -370,7 +383,7 @@ async def mark_installed(
 
 @router.delete("/elements/{global_id}/installed", status_code=204)
 def unmark_installed(
-    global_id: Annotated[str, PathParam(min_length=1, max_length=22)], scope: Reporter, session: SessionDep
+    global_id: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z_$]{22}$")], scope: Reporter, session: SessionDep
 ) -> None:
     schedule_service.mark_installed(
         session,
@@ -396,31 +409,24 @@ async def _store_photo(photo: UploadFile, runtime) -> str:
     return done.sha256
 
 
-class _spooled:
+def _spool(upload: UploadFile, work_dir: Path, suffix: str, max_bytes: int) -> tuple[Path, str]:
     """Copy an ``UploadFile`` to a named file in ``work_dir`` (parsers take paths), hashing
-    it and enforcing ``max_bytes``; removed on exit."""
-
-    def __init__(self, upload: UploadFile, work_dir: Path, suffix: str, max_bytes: int) -> None:
-        self.upload, self.work_dir, self.suffix, self.max_bytes = upload, work_dir, suffix, max_bytes
-
-    def __enter__(self) -> tuple[Path, str]:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=self.work_dir, suffix=self.suffix, delete=False)
-        self.path = Path(handle.name)
-        digest, size = hashlib.sha256(), 0
-        with handle:
-            self.upload.file.seek(0)
-            while chunk := self.upload.file.read(1024 * 1024):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    self.path.unlink(missing_ok=True)
-                    raise TooLarge(f"the file is larger than the limit of {self.max_bytes:,} bytes")
-                digest.update(chunk)
-                handle.write(chunk)
-        return self.path, digest.hexdigest()
-
-    def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
+    it and enforcing ``max_bytes``; the caller removes the file."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(dir=work_dir, suffix=suffix, delete=False) as handle:
+        path = Path(handle.name)
+        upload.file.seek(0)
+        while chunk := upload.file.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                break
+            digest.update(chunk)
+            handle.write(chunk)
+    if size > max_bytes:
+        path.unlink(missing_ok=True)
+        raise TooLarge(f"the file is larger than the limit of {max_bytes:,} bytes for schedules")
+    return path, digest.hexdigest()
 
 
 def _json(value) -> bytes:
