@@ -388,6 +388,9 @@ def test_corpus_ms_project_schedule_and_its_globalid_table(api, corpus) -> None:
     imported = _import(api, xml, "Schependomlaan")
     assert imported.status_code == 201, imported.text
     assert (imported.json()["task_count"], imported.json()["source_format"]) == (157, "mspdi")
+    calendars = imported.json()["calendars"]
+    assert calendars and all(set(c["working_weekdays"]) <= set(range(1, 8)) for c in calendars)
+    assert any(c["holidays"] for c in calendars)  # calendar 1 carries years of exceptions
     schedule_id = imported.json()["schedule_id"]
     table = corpus / "schedule" / "Schependomlaan_eventlog_as_planned.csv"
     response = api.as_user(

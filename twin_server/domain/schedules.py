@@ -23,6 +23,7 @@ class ScheduleVersionInfo:
     element_link_count: int
     warnings: list[str]
     imported_at: dt.datetime
+    calendars: list[dict[str, Any]] = field(default_factory=list)  # key, name, working_weekdays, holidays
 
 
 @dataclass(frozen=True, slots=True)

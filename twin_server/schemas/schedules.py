@@ -20,6 +20,9 @@ class ScheduleVersionPublic(Public):
     element_link_count: int
     warnings: list[str]
     imported_at: UtcDatetime
+    calendars: list[dict[str, Any]] = Field(
+        default_factory=list, description="key, name, working_weekdays (ISO 1=Mon), holidays"
+    )
 
 
 class SchedulePublic(Public):

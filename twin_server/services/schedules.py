@@ -698,6 +698,7 @@ def _version_info(
         element_link_count=element_links,
         warnings=orjson.loads(row.warnings_json),
         imported_at=row.imported_at,
+        calendars=orjson.loads(row.calendars_json),
     )
 
 
