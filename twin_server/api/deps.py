@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +36,7 @@ __all__ = [
     "Access",
     "Authenticated",
     "Id",
+    "IdQuery",
     "NodeAccess",
     "NodeScope",
     "ProjectAccess",
@@ -56,6 +57,8 @@ _MAX_ID = 2_147_483_647
 
 #: A database id in a path.
 Id = Annotated[int, Path(ge=1, le=_MAX_ID)]
+#: A database id in a query string.
+IdQuery = Annotated[int, Query(ge=1, le=_MAX_ID)]
 
 
 async def get_runtime(request: Request) -> Runtime:

@@ -17,6 +17,8 @@ from dataclasses import replace
 import numpy as np
 import orjson
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -300,23 +302,19 @@ def set_task_progress(
     if percent_complete is not None and not 0 <= percent_complete <= 100:
         raise InvalidInput("percent_complete is 0 to 100")
 
-    def write() -> None:
-        row = session.execute(
-            select(TaskProgressRow).where(
-                TaskProgressRow.schedule_id == schedule_id, TaskProgressRow.task_key == task_key
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            row = TaskProgressRow(schedule_id=schedule_id, task_key=task_key)
-            session.add(row)
-        row.actual_start, row.actual_finish, row.percent_complete = (
-            actual_start,
-            actual_finish,
-            percent_complete,
-        )
-        row.updated_by_id, row.updated_at = user_id, dt.datetime.now(dt.UTC)
-
-    _concurrently(session, write)
+    _upsert(
+        session,
+        TaskProgressRow,
+        {"schedule_id": schedule_id, "task_key": task_key},
+        {
+            "actual_start": actual_start,
+            "actual_finish": actual_finish,
+            "percent_complete": percent_complete,
+            "updated_by_id": user_id,
+            "updated_at": dt.datetime.now(dt.UTC),
+        },
+    )
+    session.commit()
     return next(
         t for t in task_table(session, project_id=project_id, schedule_id=schedule_id) if t.key == task_key
     )
@@ -333,41 +331,31 @@ def mark_installed(
     user_id: int,
 ) -> None:
     """Mark an element installed on a date (``None``: remove the mark)."""
-
-    def write() -> None:
+    if installed_on is None:
         session.execute(
             delete(InstalledMarkRow).where(
                 InstalledMarkRow.project_id == project_id, InstalledMarkRow.global_id == global_id
             )
         )
-        if installed_on is not None:
-            session.add(
-                InstalledMarkRow(
-                    project_id=project_id,
-                    global_id=global_id,
-                    installed_on=installed_on,
-                    note=note,
-                    photo_sha256=photo_sha256,
-                    marked_by_id=user_id,
-                )
-            )
-
-    _concurrently(session, write)
+    else:
+        values = {
+            "installed_on": installed_on,
+            "note": note,
+            "photo_sha256": photo_sha256,
+            "marked_by_id": user_id,
+            "marked_at": dt.datetime.now(dt.UTC),
+        }
+        _upsert(session, InstalledMarkRow, {"project_id": project_id, "global_id": global_id}, values)
+    session.commit()
 
 
-def _concurrently(session: Session, write, attempts: int = 3):
-    """Run ``write`` and commit; when a parallel request inserted the same unique row
-    first, roll back and run it again (it then finds and updates that row)."""
-    for attempt in range(attempts):
-        try:
-            result = write()
-            session.commit()
-            return result
-        except IntegrityError:
-            session.rollback()
-            if attempt == attempts - 1:
-                raise Conflict("the same change is being made by someone else; try again") from None
-    return None
+def _upsert(session: Session, table, key: dict, values: dict) -> None:
+    """Insert a row, or update it where ``key`` (a unique constraint) already exists, in one
+    statement: a read-then-write would let parallel requests collide on the constraint."""
+    dialect = session.get_bind().dialect.name
+    insert_for = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    statement = insert_for(table).values(**key, **values)
+    session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
 
 
 # --------------------------------------------------------------------------- links
@@ -397,7 +385,8 @@ def add_element_links(
             unmatched.append(f"{record.global_id} → {record.task_key or ''} {record.task_name or ''}".strip())
             continue
         resolved.append(ElementTaskRecord(record.global_id, key, record.task_name, record.role))
-    added = _concurrently(session, lambda: _add_links(session, schedule_id, resolved, source=source))
+    added = _add_links(session, schedule_id, resolved, source=source)
+    session.commit()
     return added, unmatched
 
 
@@ -801,7 +790,16 @@ def _add_links(
                     "role": record.role,
                 }
             )
-    _insert(session, ElementTaskRow, fresh)
+    # Parallel requests may add the same link: the database keeps one, silently.
+    dialect = session.get_bind().dialect.name
+    insert_for = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    for start in range(0, len(fresh), _BATCH_ROWS):
+        session.execute(
+            insert_for(ElementTaskRow).on_conflict_do_nothing(
+                index_elements=["schedule_id", "task_key", "global_id"]
+            ),
+            fresh[start : start + _BATCH_ROWS],
+        )
     return len(fresh)
 
 

@@ -36,7 +36,7 @@ from ...schemas.schedules import (
     VersionComparison,
 )
 from ...services import schedules as schedule_service
-from ..deps import Id, ProjectAccess, ProjectScope, RuntimeDep, SessionDep
+from ..deps import Id, IdQuery, ProjectAccess, ProjectScope, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["schedules"])
 
@@ -175,7 +175,7 @@ def fourd_summary(
     revision_id: Id,
     scope: Reader,
     session: SessionDep,
-    schedule: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    schedule: IdQuery,
     at: Annotated[dt.date | None, Query(description="default today")] = None,
 ) -> FourDSummary:
     """Elements by status on a date, and the schedule performance index (element-weighted
@@ -301,8 +301,8 @@ def link_diff(
     schedule_id: Id,
     scope: Reader,
     session: SessionDep,
-    base: Annotated[int, Query(ge=1, le=2_147_483_647)],
-    target: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    base: IdQuery,
+    target: IdQuery,
 ) -> LinkDiffPublic:
     """How element–task links differ between two processed revisions (GlobalId → task keys)."""
     diff = schedule_service.link_diff(
@@ -316,7 +316,7 @@ def coverage(
     revision_id: Id,
     scope: Reader,
     session: SessionDep,
-    schedule: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    schedule: IdQuery,
 ) -> CoveragePublic:
     """Elements with no task, leaf tasks with no element, elements in more than one task."""
     report = schedule_service.coverage_report(
@@ -330,7 +330,7 @@ def read_fourd(
     revision_id: Id,
     scope: Reader,
     session: SessionDep,
-    schedule: Annotated[int, Query(ge=1, le=2_147_483_647)],
+    schedule: IdQuery,
     format: Annotated[
         Literal["binary", "json"], Query(description="binary (E4D1, see docs) or json")
     ] = "binary",
