@@ -12,8 +12,9 @@ PYTHON  ?= $(shell command -v python3.11 || command -v python3.12 || command -v 
 DATA    ?= data
 DEMO    := $(DATA)/demo
 # Debian packages the build and the tests need: a C++ compiler builds `meshoptimizer`
-# from source; Node.js runs the three.js GLB checks.
-APT_PACKAGES := g++ nodejs npm
+# from source; Node.js runs the three.js GLB checks; chromium is the browser of the
+# page tests (driven by Playwright; never `playwright install`).
+APT_PACKAGES := g++ nodejs npm chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help run test system-deps node-deps bench bench-deps lint clean
@@ -42,6 +43,7 @@ system-deps:
 	command -v g++ >/dev/null || missing="$$missing g++"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		if command -v apt-get >/dev/null; then \
 			echo "installing Debian packages:$$missing"; \

@@ -90,3 +90,41 @@ class ProcessedModels:
 def processed(tmp_path_factory: pytest.TempPathFactory) -> ProcessedModels:
     """Cached pipeline outputs: ``processed.get(path, **options) -> (out_dir, summary)``."""
     return ProcessedModels(tmp_path_factory.mktemp("processed"))
+
+
+#: Chromium flags for tests: no sandbox (containers), no GPU, and nothing that phones home.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+@pytest.fixture
+def browser_page(tmp_path_factory):
+    """A page of Debian's chromium (never Playwright's download), in a fresh profile,
+    driven by Playwright; ``page.requested`` lists every URL the page asked for."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        _missing("chromium is not installed: run `make test` (it installs the Debian package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=executable,
+            headless=True,
+            args=list(CHROMIUM_FLAGS),
+        )
+        try:
+            page = context.new_page()
+            page.requested = []
+            page.on("request", lambda request: page.requested.append(request.url))
+            yield page
+        finally:
+            context.close()

@@ -273,3 +273,36 @@ def small_ifc(tmp_path_factory) -> Path:
     add_wall(model, "W1")
     add_wall(model, "W2", at_m=(0.0, 4.0, 0.0))
     return model.write(tmp_path_factory.mktemp("ifc") / "small.ifc")
+
+
+@contextlib.contextmanager
+def live_server(env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
+    """A real ``twin serve`` process on a free loopback port; yields its base URL once
+    ``/api/health`` answers, and stops it afterwards."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    twin = Path(sys.executable).with_name("twin")
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(twin), "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)

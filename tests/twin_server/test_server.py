@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from sample_models.generate import write_building
-from tests.twin_server.conftest import PASSWORD
+from tests.twin_server.conftest import PASSWORD, live_server
 
 TWIN = Path(sys.executable).with_name("twin")
 
@@ -119,12 +118,6 @@ def _can_log_in(env: dict[str, str], username: str, password: str) -> bool:
         runtime.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -141,95 +134,71 @@ def test_a_development_server_runs_the_whole_loop(env, tmp_path, small_ifc) -> N
     demo = twin("demo", "--sample", str(sample), env=env, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert twin("demo", "--sample", str(sample), env=env, cwd=tmp_path).returncode == 0  # idempotent
-    port = _free_port()
     log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [str(TWIN), "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
+    with live_server(env, tmp_path, log) as base, httpx.Client(base_url=base, timeout=30) as client:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+        token = client.post("/api/auth/token", data={"username": "bim", "password": "erji-demo-2026"})
+        headers = {
+            "Authorization": f"Bearer {token.json()['access_token']}",
+            "X-Request-ID": "trace-me-42",
+        }
+        project = next(
+            p for p in client.get("/api/projects", headers=headers).json() if p["code"] == "SH-PD-01"
+        )
+        model = client.post(f"/api/projects/{project['id']}/models", headers=headers, json={"name": "loop"})
+        assert model.status_code == 201
+        assert model.headers["x-request-id"] == "trace-me-42"
+        upload = client.post(
+            f"/api/projects/{project['id']}/models/{model.json()['id']}/revisions",
+            headers=headers,
+            files={"file": ("small.ifc", small_ifc.read_bytes())},
+        )
+        assert upload.status_code == 202 and upload.json()["processing"] == "queued"
+        url = upload.headers["location"]
+        while (revision := client.get(url, headers=headers).json())["processing"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline + 60, log.read_text()
             time.sleep(0.2)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post("/api/auth/token", data={"username": "bim", "password": "erji-demo-2026"})
-            headers = {
-                "Authorization": f"Bearer {token.json()['access_token']}",
-                "X-Request-ID": "trace-me-42",
-            }
-            project = next(
-                p for p in client.get("/api/projects", headers=headers).json() if p["code"] == "SH-PD-01"
-            )
-            model = client.post(
-                f"/api/projects/{project['id']}/models", headers=headers, json={"name": "loop"}
-            )
-            assert model.status_code == 201
-            assert model.headers["x-request-id"] == "trace-me-42"
-            upload = client.post(
-                f"/api/projects/{project['id']}/models/{model.json()['id']}/revisions",
-                headers=headers,
-                files={"file": ("small.ifc", small_ifc.read_bytes())},
-            )
-            assert upload.status_code == 202 and upload.json()["processing"] == "queued"
-            url = upload.headers["location"]
-            while (revision := client.get(url, headers=headers).json())["processing"] in (
-                "queued",
-                "running",
-            ):
-                assert time.monotonic() < deadline + 60, log.read_text()
-                time.sleep(0.2)
-            assert revision["processing"] == "succeeded", revision
-            assert client.get(f"{url}/elements", headers=headers).json()["total"] == 2
-            # The demo's own model and 4D schedule are there, processed in the background.
-            pid = project["id"]
-            demo_model = next(
-                m
-                for m in client.get(f"/api/projects/{pid}/models", headers=headers).json()
-                if m["name"] != "loop"
-            )
-            demo_revisions = client.get(
-                f"/api/projects/{pid}/models/{demo_model['id']}/revisions", headers=headers
-            ).json()
-            assert [r["label"] for r in demo_revisions] == ["P01"]
-            revision_url = f"/api/projects/{pid}/revisions/{demo_revisions[0]['id']}"
-            while (state := client.get(revision_url, headers=headers).json())["processing"] in (
-                "queued",
-                "running",
-            ):
-                assert time.monotonic() < deadline + 120, log.read_text()
-                time.sleep(0.2)
-            assert state["processing"] == "succeeded"
-            [schedule] = client.get(f"/api/projects/{pid}/schedules", headers=headers).json()
-            fourd = client.get(
-                f"{revision_url}/4d/summary",
-                headers=headers,
-                params={"schedule": schedule["id"], "at": "2025-03-20"},
-            ).json()
-            assert fourd["elements"] > 0 and fourd["by_status"]["no_task"] < fourd["elements"]
+        assert revision["processing"] == "succeeded", revision
+        assert client.get(f"{url}/elements", headers=headers).json()["total"] == 2
+        # The demo's own model and 4D schedule are there, processed in the background.
+        pid = project["id"]
+        demo_model = next(
+            m
+            for m in client.get(f"/api/projects/{pid}/models", headers=headers).json()
+            if m["name"] != "loop"
+        )
+        demo_revisions = client.get(
+            f"/api/projects/{pid}/models/{demo_model['id']}/revisions", headers=headers
+        ).json()
+        assert [r["label"] for r in demo_revisions] == ["P01"]
+        revision_url = f"/api/projects/{pid}/revisions/{demo_revisions[0]['id']}"
+        while (state := client.get(revision_url, headers=headers).json())["processing"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline + 120, log.read_text()
+            time.sleep(0.2)
+        assert state["processing"] == "succeeded"
+        [schedule] = client.get(f"/api/projects/{pid}/schedules", headers=headers).json()
+        fourd = client.get(
+            f"{revision_url}/4d/summary",
+            headers=headers,
+            params={"schedule": schedule["id"], "at": "2025-03-20"},
+        ).json()
+        assert fourd["elements"] > 0 and fourd["by_status"]["no_task"] < fourd["elements"]
 
-            docs = client.get("/docs")
-            assert docs.status_code == 200
-            links = _Links()
-            links.feed(docs.text)
-            assert links.urls, "the docs page names its assets"
-            for link in links.urls:  # every asset from this server, and it is there
-                assert not re.match(r"^(https?:)?//", link), link
-                assert client.get(link).status_code == 200, link
-            assert "cdn." not in docs.text and '"validatorUrl": null' in docs.text
-    finally:
-        server.terminate()
-        server.wait(30)
+        docs = client.get("/docs")
+        assert docs.status_code == 200
+        links = _Links()
+        links.feed(docs.text)
+        assert links.urls, "the docs page names its assets"
+        for link in links.urls:  # every asset from this server, and it is there
+            assert not re.match(r"^(https?:)?//", link), link
+            assert client.get(link).status_code == 200, link
+        assert "cdn." not in docs.text and '"validatorUrl": null' in docs.text
     text = log.read_text()
     assert "DEVELOPMENT MODE" in text
     assert re.search(r"\[trace-me-42\] twin_server.access: POST /api/projects/\d+/models 201", text)
