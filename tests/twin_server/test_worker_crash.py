@@ -104,13 +104,17 @@ def test_a_killed_worker_s_job_is_retried_and_never_half_visible(backend, redis_
             url = f"/api/projects/{api.node('P-EAST')}/revisions/{revision['id']}"
 
             def observe() -> dict:
-                """The revision as a reader sees it, checking that nothing half-done shows."""
-                state = api.as_user("inspector", "GET", url).json()
+                """The revision as a reader sees it, checking that nothing half-done shows.
+
+                The state is read last: if it is not ``succeeded`` then, it was not when the
+                elements and rows were looked at either (processing never goes back).
+                """
                 elements = api.as_user("inspector", "GET", f"{url}/elements")
                 with runtime.sessions() as session:
                     rows = session.execute(
                         select(func.count()).where(ElementRow.revision_id == revision["id"])
                     ).scalar_one()
+                state = api.as_user("inspector", "GET", url).json()
                 if state["processing"] != "succeeded":
                     assert (elements.status_code, elements.json()["error"]) == (409, "not_processed")
                     assert rows == 0, "element rows of an unfinished revision are visible"
