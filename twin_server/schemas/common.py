@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
 
+from ifc_processing.schedules.validate import EARLIEST, LATEST
+
 
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
@@ -71,6 +73,7 @@ PlanDate = Annotated[dt.date, AfterValidator(lambda d: _in_window(d))]
 
 
 def _in_window(day: dt.date) -> dt.date:
-    if not dt.date(1900, 1, 1) <= day <= dt.date(2199, 12, 31):
-        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+    # The same window every schedule file is checked against.
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
     return day

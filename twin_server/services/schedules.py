@@ -349,12 +349,16 @@ def mark_installed(
     session.commit()
 
 
+def _dialect_insert(session: Session, table):
+    # Both databases have INSERT … ON CONFLICT, but SQLAlchemy builds it per dialect.
+    insert_for = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
+    return insert_for(table)
+
+
 def _upsert(session: Session, table, key: dict, values: dict) -> None:
     """Insert a row, or update it where ``key`` (a unique constraint) already exists, in one
     statement: a read-then-write would let parallel requests collide on the constraint."""
-    dialect = session.get_bind().dialect.name
-    insert_for = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
-    statement = insert_for(table).values(**key, **values)
+    statement = _dialect_insert(session, table).values(**key, **values)
     session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
 
 
@@ -518,7 +522,14 @@ def fourd_dates(
     glb_index = dict(rows)
     task_index = {t.key: t.index for t in tasks}
     linked = resolved_links(session, schedule_id=schedule_id, revision_id=revision_id)
-    tasks = _with_installed_rollup(session, project_id, revision_id, tasks, linked)
+    marks = dict(
+        session.execute(
+            select(InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
+                InstalledMarkRow.project_id == project_id
+            )
+        ).all()
+    )
+    tasks = _with_installed_rollup(session, revision_id, tasks, linked, marks)
     pairs = [
         (glb_index[g], task_index[k])
         for g, keys in linked.items()
@@ -527,12 +538,7 @@ def fourd_dates(
         if k in task_index
     ]
     installed = np.full(element_count, np.nan)
-    marks = session.execute(
-        select(InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
-            InstalledMarkRow.project_id == project_id
-        )
-    )
-    for global_id, day in marks:
+    for global_id, day in marks.items():
         if global_id in glb_index:
             installed[glb_index[global_id]] = day_number(day)
     links = (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64))
@@ -540,18 +546,15 @@ def fourd_dates(
 
 
 def _with_installed_rollup(
-    session: Session, project_id: int, revision_id: int, tasks: list[TaskInfo], linked: dict[str, set[str]]
+    session: Session,
+    revision_id: int,
+    tasks: list[TaskInfo],
+    linked: dict[str, set[str]],
+    marks: dict[str, dt.date],
 ) -> list[TaskInfo]:
     """Tasks without reported progress take their actuals from their elements' marks:
     started at the first mark, finished at the last once every element is marked, and
     % complete weighted by quantity (volume, area or length) where elements have one."""
-    marks = dict(
-        session.execute(
-            select(InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
-                InstalledMarkRow.project_id == project_id
-            )
-        ).all()
-    )
     if not marks:
         return tasks
     members: dict[str, list[str]] = defaultdict(list)
@@ -791,11 +794,9 @@ def _add_links(
                 }
             )
     # Parallel requests may add the same link: the database keeps one, silently.
-    dialect = session.get_bind().dialect.name
-    insert_for = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
     for start in range(0, len(fresh), _BATCH_ROWS):
         session.execute(
-            insert_for(ElementTaskRow).on_conflict_do_nothing(
+            _dialect_insert(session, ElementTaskRow).on_conflict_do_nothing(
                 index_elements=["schedule_id", "task_key", "global_id"]
             ),
             fresh[start : start + _BATCH_ROWS],

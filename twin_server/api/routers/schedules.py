@@ -20,6 +20,7 @@ from ...domain.access import Capability
 from ...domain.errors import InvalidInput, TooLarge, UnsupportedFile
 from ...domain.fourd import Status, WarningRules, day_number, element_status, schedule_performance_index
 from ...domain.fourd_payload import encode_fourd, fourd_json
+from ...schemas.common import PlanDate
 from ...schemas.schedules import (
     BaselineUpdate,
     CoveragePublic,
@@ -358,7 +359,7 @@ async def mark_installed(
     scope: Reporter,
     runtime: RuntimeDep,
     session: SessionDep,
-    installed_on: Annotated[dt.date, Form()],
+    installed_on: Annotated[PlanDate, Form()],
     note: Annotated[str | None, Form(max_length=2000)] = None,
     photo: Annotated[UploadFile | None, File(description="JPEG or PNG, up to 20 MB")] = None,
 ) -> None:
@@ -366,8 +367,6 @@ async def mark_installed(
     tasks' actual progress (weighted by quantity where elements have one)."""
     if note and "\x00" in note:
         raise InvalidInput("the note contains a NUL character")
-    if not dt.date(1900, 1, 1) <= installed_on <= dt.date(2199, 12, 31):
-        raise InvalidInput("installed_on must be between 1900-01-01 and 2199-12-31")
     photo_sha256 = await _store_photo(photo, runtime) if photo is not None and photo.filename else None
     await run_in_threadpool(
         schedule_service.mark_installed,
