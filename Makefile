@@ -13,16 +13,18 @@ DATA    ?= data
 DEMO    := $(DATA)/demo
 # Debian packages the build and the tests need: a C++ compiler builds `meshoptimizer`
 # from source; Node.js runs the three.js GLB checks; chromium is the browser of the
-# page tests (driven by Playwright; never `playwright install`).
-APT_PACKAGES := g++ nodejs npm chromium
+# page tests (driven by Playwright; never `playwright install`); a CJK font so the
+# browser draws the Chinese UI (and its screenshots) as text rather than boxes.
+APT_PACKAGES := g++ nodejs npm chromium fonts-wqy-zenhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test system-deps node-deps bench bench-deps lint clean
+.PHONY: help run test system-deps node-deps bundle bench bench-deps lint clean
 
 help:
 	@echo "make run    - set up and run Erji Twin on its embedded defaults (demo data)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make bench  - run the API and ingest benchmarks (figures go to docs/performance.md)"
+	@echo "make bundle - rebuild the viewer's three.js bundle from viewer/js (commit the result)"
 	@echo "make lint   - ruff"
 
 ## Python environment: created if missing, reinstalled when pyproject.toml changes.
@@ -44,6 +46,7 @@ system-deps:
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -n "$$(fc-list :lang=zh 2>/dev/null)" || missing="$$missing fonts-wqy-zenhei"; \
 	if [ -n "$$missing" ]; then \
 		if command -v apt-get >/dev/null; then \
 			echo "installing Debian packages:$$missing"; \
@@ -56,6 +59,11 @@ node-deps: viewer/js/node_modules/.package-lock.json
 viewer/js/node_modules/.package-lock.json: viewer/js/package-lock.json | system-deps
 	cd viewer/js && npm ci --no-audit --no-fund --loglevel=error
 
+## The viewer's three.js bundle (committed, so `pip install` needs no npm); the test
+## suite checks the committed file is exactly what these sources and the lock build.
+bundle: node-deps
+	cd viewer/js && node tools/build.mjs
+
 ## The product on its embedded defaults: SQLite and blobs in $(DATA), jobs in-process.
 ## Development mode allows the built-in secret key (the server log says so loudly);
 ## the demo portfolio and the generated sample building are loaded once.
@@ -64,7 +72,7 @@ run: $(VENV)/.installed
 	@mkdir -p $(DEMO)
 	@test -f $(DEMO)/sample-building.ifc || $(PY) -m sample_models $(DEMO)/sample-building.ifc --storeys 6 --bays-x 5 --bays-y 3
 	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin demo --sample $(DEMO)/sample-building.ifc
-	@echo "Erji Twin: http://127.0.0.1:$(PORT)/docs  (demo users admin, hq, east, bim, inspector, site)"
+	@echo "Erji Twin: http://127.0.0.1:$(PORT)/  (demo users admin, hq, east, bim, inspector, site; password erji-demo-2026); API docs at /docs"
 	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin serve --port $(PORT)
 
 test: $(VENV)/.installed-dev node-deps

@@ -20,6 +20,7 @@ from starlette.types import Scope
 from .api.docs import mount_docs
 from .api.errors import install_error_handlers
 from .api.middleware import RequestContextMiddleware
+from .api.pages import mount_pages
 from .api.routers import ROUTERS
 from .config import DEVELOPMENT_SECRET, Settings
 from .runtime import Runtime, build_runtime
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     mount_docs(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_pages(app, runtime)
 
     def body_limit(scope: Scope) -> int:
         if scope["method"] in ("POST", "PUT") and _UPLOAD_PATH.match(scope["path"]):

@@ -453,6 +453,21 @@ def resolved_links(session: Session, *, schedule_id: int, revision_id: int) -> d
     return linked
 
 
+def element_task_keys(
+    session: Session, *, project_id: int, schedule_id: int, revision_id: int, global_id: str
+) -> set[str]:
+    """Keys of the tasks the element is linked to (explicit links and rules) in this
+    revision; ``NotFound`` when the revision has no such element."""
+    processed_revision(session, project_id=project_id, revision_id=revision_id)
+    _schedule(session, project_id, schedule_id)
+    known = session.execute(
+        select(ElementRow.id).where(ElementRow.revision_id == revision_id, ElementRow.global_id == global_id)
+    ).first()
+    if known is None:
+        raise NotFound(f"no element {global_id} in revision {revision_id}")
+    return resolved_links(session, schedule_id=schedule_id, revision_id=revision_id).get(global_id, set())
+
+
 def coverage_report(session: Session, *, project_id: int, schedule_id: int, revision_id: int) -> Coverage:
     """Elements with no task, leaf tasks with no element, elements in more than one task."""
     processed_revision(session, project_id=project_id, revision_id=revision_id)

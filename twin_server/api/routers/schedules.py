@@ -147,9 +147,19 @@ def list_tasks(
         float, Query(ge=0, le=3650, description="YELLOW from this delay on critical tasks or beyond float")
     ] = 1.0,
     milestone_red_over_days: Annotated[float, Query(ge=0, le=3650)] = 2.0,
+    element: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9A-Za-z_$]{22}$",
+            description="only the tasks this element (GlobalId) is linked to; needs `revision`",
+        ),
+    ] = None,
 ) -> list[TaskPublic]:
     """Tasks in file order (``index`` is the 4D payload's task index) with effective dates
-    and, on the date ``at``, their status, delay in days and light (thresholds adjustable)."""
+    and, on the date ``at``, their status, delay in days and light (thresholds adjustable).
+    With ``element``, only the tasks that element is linked to in ``revision``."""
+    if element is not None and revision is None:
+        raise InvalidInput("`element` needs `revision`: links are resolved against a revision's elements")
     if revision is not None:
         _, tasks = schedule_service.fourd_dates(
             session,
@@ -167,6 +177,15 @@ def list_tasks(
         yellow_from_days=yellow_from_days,
         milestone_red_over_days=milestone_red_over_days,
     )
+    if element is not None:
+        keys = schedule_service.element_task_keys(
+            session,
+            project_id=scope.project.id,
+            schedule_id=schedule_id,
+            revision_id=revision,
+            global_id=element,
+        )
+        tasks = [t for t in tasks if t.key in keys]
     tasks = schedule_service.tasks_at(tasks, at or dt.date.today(), rules)
     return [TaskPublic.model_validate(t) for t in tasks]
 

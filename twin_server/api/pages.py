@@ -1,0 +1,145 @@
+"""The browser pages on the API's port: log-in page, Panel pages, and the gate in front.
+
+Panel's FastAPI integration (``panel.io.fastapi.add_applications``) adds each page as a
+GET route plus a websocket; ``PageGate`` stands in front of both and lets a request
+through only with a valid session cookie (a page load without one is redirected to
+``/login?next=…``; a websocket without one is refused). It hands the session token to
+the page being built through a context variable, never through the page itself: Panel
+would otherwise copy cookies into the session token it embeds in the HTML, which would
+undo HttpOnly. The page's ``TwinClient`` then calls this same app in-process (no socket)
+as that user, so the API's access rules decide what a page may show.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+from http.cookies import SimpleCookie
+from urllib.parse import quote
+
+import httpx
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from viewer.app import PAGE_PATHS
+from viewer.app import mount_pages as mount_viewer_pages
+from viewer.client import TwinClient
+from viewer.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from viewer.pages.login import login_page, safe_next
+
+from ..domain.errors import DomainError
+from ..runtime import Runtime
+from ..services.auth import load_principal
+from .deps import SESSION_COOKIE
+
+__all__ = ["PageGate", "mount_pages"]
+
+log = logging.getLogger(__name__)
+_session_token: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "page_session_token", default=None
+)
+_HOME = "/viewer/model"
+# Any host name works for in-process calls; this one only shows up in logs.
+_INTERNAL_BASE_URL = "http://twin.internal"
+
+
+def _gated(path: str) -> bool:
+    return any(path == p or path == f"{p}/ws" for p in PAGE_PATHS)
+
+
+class PageGate:
+    """ASGI middleware: pages and their websockets need a live session (see module doc)."""
+
+    def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not _gated(scope["path"]):
+            return await self.app(scope, receive, send)
+        token = self._valid_token(scope)
+        if token is None:
+            if scope["type"] == "websocket":
+                # Refuse the handshake (the browser sees a failed connection).
+                return await send({"type": "websocket.close", "code": 4401})
+            target = scope["path"] + (
+                f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
+            )
+            response = RedirectResponse(f"/login?expired=1&next={quote(target, safe='')}", status_code=303)
+            return await response(scope, receive, send)
+        reset = _session_token.set(token)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _session_token.reset(reset)
+
+    def _valid_token(self, scope: Scope) -> str | None:
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                try:
+                    cookies.load(value.decode("latin-1"))
+                except Exception:  # a malformed Cookie header is no session
+                    return None
+        morsel = cookies.get(SESSION_COOKIE)
+        if morsel is None or not morsel.value:
+            return None
+        try:
+            claims = self.runtime.tokens.check(morsel.value)
+            with self.runtime.sessions() as session:
+                load_principal(
+                    session,
+                    user_id=claims.user_id,
+                    token_version=claims.token_version,
+                    cache=self.runtime.principals,
+                )
+        except DomainError:
+            return None
+        return morsel.value
+
+
+def mount_pages(app: FastAPI, runtime: Runtime) -> None:
+    """Add the log-in page, the Panel pages and their gate to ``app``."""
+    transport = httpx.ASGITransport(app=app)
+
+    def client_for_page() -> TwinClient | None:
+        token = _session_token.get()
+        if token is None:
+            return None
+        return TwinClient(base_url=_INTERNAL_BASE_URL, token=token, transport=transport)
+
+    mount_viewer_pages(
+        app,
+        client_for_page=client_for_page,
+        today=dt.date.today,  # the server's calendar day: sites and server share a time zone
+        secret_key=runtime.settings.secret_key,
+    )
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse(_HOME, status_code=303)
+
+    @app.get("/login", include_in_schema=False)
+    async def login(
+        request: Request,
+        next: str | None = Query(None, max_length=2000),
+        lang: str | None = Query(None, max_length=5),
+        logout: bool = False,
+        expired: bool = False,
+    ) -> HTMLResponse:
+        language = lang if lang in LANGUAGES else _preferred_language(request)
+        page = login_page(
+            language=language, next_url=safe_next(next, _HOME), logout=logout, expired=expired and not logout
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    app.add_middleware(PageGate, runtime=runtime)
+
+
+def _preferred_language(request: Request) -> str:
+    accept = request.headers.get("accept-language", "").lower()
+    if accept.startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE

@@ -1,0 +1,102 @@
+"""Mount the viewer's Panel pages into a FastAPI app (Panel's FastAPI integration).
+
+The server's composition root calls ``mount_pages`` with a ``client_for_page`` factory
+(the viewer never imports the server): it returns a ``TwinClient`` acting as the user
+whose request is building the page, or None without a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+import panel as pn
+from fastapi import FastAPI
+from panel.io.fastapi import add_applications
+
+from .client import TwinClient
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, text
+from .pages.model import ModelPage
+
+__all__ = ["PAGE_PATHS", "mount_pages"]
+
+log = logging.getLogger(__name__)
+MODEL_PAGE = "/viewer/model"
+PAGE_PATHS = (MODEL_PAGE,)
+
+# URL query parameter ← page param: what a shared link carries.
+_URL_PARAMS = {
+    "project_id": "project",
+    "revision_id": "revision",
+    "schedule_id": "schedule",
+    "date": "date",
+    "element": "element",
+    "lang": "lang",
+}
+
+
+def _initial_params() -> dict:
+    """Page params from the URL query, each checked; a bad value is dropped, not fatal."""
+    args = {k: v[-1].decode("utf-8", "replace") for k, v in (pn.state.session_args or {}).items() if v}
+    params: dict = {}
+    for name, query in _URL_PARAMS.items():
+        value = args.get(query)
+        if not value:
+            continue
+        if name.endswith("_id"):
+            if value.isdigit() and 0 < int(value) < 2**31:
+                params[name] = int(value)
+        elif name == "lang":
+            if value in LANGUAGES:
+                params[name] = value
+        elif name == "date":
+            with contextlib.suppress(ValueError):
+                params[name] = dt.date.fromisoformat(value).isoformat()
+        elif len(value) == 22 and value.isascii():
+            params[name] = value
+    return params
+
+
+def mount_pages(
+    app: FastAPI,
+    *,
+    client_for_page: Callable[[], TwinClient | None],
+    today: Callable[[], dt.date],
+    secret_key: str,
+) -> None:
+    """Add the project model page at ``/viewer/model`` (plus its websocket)."""
+
+    def model_page():
+        pn.extension("tabulator", notifications=False)
+        params = _initial_params()
+        client = client_for_page()
+        if client is None:
+            # A websocket reconnect outside any request: there is no session to act as.
+            language = params.get("lang", DEFAULT_LANGUAGE)
+            return pn.pane.HTML(f"<p><a href='/login'>{text('session_expired', language)}</a></p>")
+        page = ModelPage(client=client, today=today(), **params)
+        pn.state.onload(page.load)
+        pn.state.location.sync(
+            page, _URL_PARAMS, on_error=lambda failed: log.info("ignored URL values %s", failed)
+        )
+
+        def closed(_context) -> None:
+            asyncio.get_event_loop().create_task(client.close())
+
+        pn.state.on_session_destroyed(closed)
+        return page
+
+    add_applications(
+        {MODEL_PAGE: model_page},
+        app=app,
+        title=text("app_title", DEFAULT_LANGUAGE),
+        # No request header or cookie goes into Panel's session token: the token is
+        # embedded in the page, and the session cookie must stay HttpOnly.
+        include_headers=[],
+        include_cookies=[],
+        secret_key=secret_key.encode("utf-8"),
+        sign_sessions=True,
+    )

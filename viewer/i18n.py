@@ -1,0 +1,138 @@
+"""The one string catalogue of the browser pages: Chinese (default) and English.
+
+Python widgets, the log-in page and the three.js component (through its ``labels``
+param) all take their words from ``CATALOGUE``; a test checks every key has both
+languages and that no page shows a key that is missing here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "Language", "labels", "text"]
+
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
+DEFAULT_LANGUAGE: Language = "zh"
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # page frame
+    "app_title": {"zh": "二级孪生", "en": "Erji Twin"},
+    "model_page_title": {"zh": "项目模型", "en": "Project model"},
+    "language": {"zh": "语言", "en": "Language"},
+    "log_out": {"zh": "退出登录", "en": "Log out"},
+    "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
+    # log-in page
+    "login_title": {"zh": "登录", "en": "Log in"},
+    "username": {"zh": "用户名", "en": "User name"},
+    "password": {"zh": "密码", "en": "Password"},
+    "login_button": {"zh": "登录", "en": "Log in"},
+    "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "login_throttled": {"zh": "尝试次数过多，请稍后再试", "en": "Too many attempts; try again later"},
+    "session_expired": {"zh": "登录已失效，请重新登录", "en": "Your session has ended; log in again"},
+    # choosing what to show
+    "project": {"zh": "项目", "en": "Project"},
+    "revision": {"zh": "模型版本", "en": "Revision"},
+    "schedule": {"zh": "进度计划", "en": "Schedule"},
+    "no_schedule": {"zh": "（无进度计划）", "en": "(no schedule)"},
+    "no_projects": {
+        "zh": "您可访问的项目中还没有已处理的模型。",
+        "en": "No processed model in your projects yet.",
+    },
+    "not_found": {
+        "zh": "找不到该项目或模型版本，或您无权查看。",
+        "en": "No such project or revision, or no access.",
+    },
+    "server_error": {"zh": "读取数据失败", "en": "Could not read the data"},
+    # view controls
+    "color_mode": {"zh": "着色", "en": "Colour by"},
+    "mode_status": {"zh": "4D 进度状态", "en": "4D status"},
+    "mode_class": {"zh": "IFC 类别", "en": "IFC class"},
+    "mode_storey": {"zh": "楼层", "en": "Storey"},
+    "mode_original": {"zh": "原始颜色", "en": "Original colours"},
+    "not_started_as": {"zh": "未开始构件", "en": "Not started"},
+    "not_started_ghost": {"zh": "半透明", "en": "Ghosted"},
+    "not_started_hidden": {"zh": "隐藏", "en": "Hidden"},
+    "storey": {"zh": "楼层", "en": "Storey"},
+    "all_storeys": {"zh": "全部楼层", "en": "All storeys"},
+    "storey_only": {"zh": "仅显示", "en": "Show only"},
+    "storey_isolate": {"zh": "隔离（其余半透明）", "en": "Isolate (ghost the rest)"},
+    "xray": {"zh": "X 光（选中以外半透明）", "en": "X-ray (ghost all but the selection)"},
+    "section": {"zh": "剖切", "en": "Section"},
+    "section_off": {"zh": "关闭", "en": "Off"},
+    "section_x": {"zh": "东西向 (X)", "en": "East–west (X)"},
+    "section_y": {"zh": "水平 (高度)", "en": "Horizontal (height)"},
+    "section_z": {"zh": "南北向 (Z)", "en": "North–south (Z)"},
+    "section_position": {"zh": "剖切位置", "en": "Cut position"},
+    "date": {"zh": "日期", "en": "Date"},
+    # 3D overlays (sent to the component as `labels`)
+    "home": {"zh": "主视图", "en": "Home"},
+    "fit": {"zh": "适应窗口", "en": "Fit"},
+    "frame_selection": {"zh": "定位选中", "en": "Frame selection"},
+    "play": {"zh": "播放", "en": "Play"},
+    "pause": {"zh": "暂停", "en": "Pause"},
+    "day": {"zh": "天", "en": "day"},
+    "week": {"zh": "周", "en": "week"},
+    "speed": {"zh": "播放速度", "en": "Speed"},
+    "days_per_second": {"zh": "天/秒", "en": "days/s"},
+    "loading": {"zh": "正在加载模型…", "en": "Loading the model…"},
+    "load_failed": {"zh": "加载失败", "en": "Could not load"},
+    "legend_status": {"zh": "进度状态", "en": "Schedule status"},
+    "legend_class": {"zh": "IFC 类别", "en": "IFC class"},
+    "legend_storey": {"zh": "楼层", "en": "Storey"},
+    "legend_custom": {"zh": "图例", "en": "Legend"},
+    "status_no_task": {"zh": "未关联任务", "en": "In no task"},
+    "status_not_started": {"zh": "未开始", "en": "Not started"},
+    "status_in_progress": {"zh": "进行中", "en": "In progress"},
+    "status_done": {"zh": "已完成", "en": "Done"},
+    "status_late": {"zh": "滞后", "en": "Late"},
+    "status_ahead": {"zh": "超前", "en": "Ahead"},
+    # task list
+    "active_tasks": {"zh": "当日进行中的任务", "en": "Tasks active on the date"},
+    "no_active_tasks": {"zh": "该日期没有进行中的任务。", "en": "No task is active on this date."},
+    "task_wbs": {"zh": "WBS", "en": "WBS"},
+    "task_name": {"zh": "任务", "en": "Task"},
+    "task_start": {"zh": "开始", "en": "Start"},
+    "task_finish": {"zh": "完成", "en": "Finish"},
+    "task_status": {"zh": "状态", "en": "Status"},
+    "task_delay": {"zh": "滞后(天)", "en": "Delay (d)"},
+    "task_hint": {
+        "zh": "点击任务可选中并定位其构件。",
+        "en": "Click a task to select and frame its elements.",
+    },
+    # element panel
+    "element": {"zh": "构件", "en": "Element"},
+    "no_selection": {
+        "zh": "点击模型中的构件查看属性。",
+        "en": "Click an element in the model to see it here.",
+    },
+    "global_id": {"zh": "GlobalId", "en": "GlobalId"},
+    "ifc_class": {"zh": "IFC 类别", "en": "IFC class"},
+    "name": {"zh": "名称", "en": "Name"},
+    "type_name": {"zh": "类型", "en": "Type"},
+    "properties": {"zh": "属性", "en": "Properties"},
+    "quantities": {"zh": "工程量", "en": "Quantities"},
+    "classifications": {"zh": "分类编码", "en": "Classification"},
+    "materials": {"zh": "材料", "en": "Materials"},
+    "linked_tasks": {"zh": "关联任务", "en": "Linked tasks"},
+    "no_linked_tasks": {"zh": "该构件未关联任务。", "en": "This element is in no task."},
+    "planned": {"zh": "计划", "en": "Planned"},
+    "actual": {"zh": "实际", "en": "Actual"},
+    "element_not_found": {"zh": "该版本中没有此构件。", "en": "This revision has no such element."},
+    "share_link": {"zh": "地址栏链接即可分享当前视图。", "en": "The address bar link shares this view."},
+}
+
+
+def text(key: str, language: str) -> str:
+    """The string ``key`` in ``language`` (unknown languages get the default one).
+
+    Raises ``KeyError`` for a key the catalogue lacks: a missing string is a bug the tests
+    must catch, not something to paper over with the key itself.
+    """
+    entry = CATALOGUE[key]
+    return entry.get(language) or entry[DEFAULT_LANGUAGE]
+
+
+def labels(language: str) -> dict[str, str]:
+    """Every string in one language (what the three.js component receives)."""
+    return {key: text(key, language) for key in CATALOGUE}

@@ -1,0 +1,229 @@
+// DOM overlays over the 3D view: toolbar (home, fit, frame selection, status line),
+// legend, and the timeline bar. Plain DOM: no framework, no web fonts, every string from
+// the `labels` param (the Python catalogue, viewer/i18n.py).
+
+import { STATUS } from './status.js';
+import { STATUS_RGB, categoryColor } from './paint.js';
+import { isoDate } from './status.js';
+
+const CSS = `
+.erji-viewer { position: relative; width: 100%; height: 100%; min-height: 420px; overflow: hidden;
+  font: 13px/1.4 system-ui, "Noto Sans CJK SC", "WenQuanYi Zen Hei", "Microsoft YaHei", sans-serif; }
+.erji-viewport { position: absolute; inset: 0 0 56px 0; }
+.erji-toolbar { position: absolute; top: 8px; right: 8px; display: flex; gap: 4px; align-items: center; }
+.erji-toolbar button, .erji-timeline button, .erji-timeline select { background: #fff; border: 1px solid #b8c0cc;
+  border-radius: 4px; padding: 3px 8px; cursor: pointer; font: inherit; }
+.erji-toolbar button:hover, .erji-timeline button:hover { background: #e6ecf5; }
+.erji-status { color: #44505f; background: rgba(255,255,255,.85); padding: 2px 6px; border-radius: 4px; }
+.erji-status:empty { display: none; }
+.erji-legend { position: absolute; top: 8px; left: 8px; background: rgba(255,255,255,.9); border: 1px solid #d0d6de;
+  border-radius: 4px; padding: 6px 8px; max-height: 60%; overflow: auto; }
+.erji-legend:empty { display: none; }
+.erji-legend .row { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+.erji-legend .swatch { width: 12px; height: 12px; border-radius: 2px; border: 1px solid rgba(0,0,0,.2); }
+.erji-legend .count { color: #6a7480; margin-left: auto; padding-left: 8px; }
+.erji-timeline { position: absolute; left: 0; right: 0; bottom: 0; height: 56px; display: flex; gap: 6px;
+  align-items: center; padding: 0 10px; background: #f7f9fb; border-top: 1px solid #d0d6de; }
+.erji-timeline[hidden] { display: none; }
+.erji-timeline input[type=range] { flex: 1; }
+.erji-timeline .date { min-width: 96px; font-variant-numeric: tabular-nums; font-weight: 600; }
+`;
+
+export function injectStyles(el) {
+  const style = document.createElement('style');
+  style.textContent = CSS;
+  el.appendChild(style);
+}
+
+function button(parent, role, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.dataset.role = role;
+  b.addEventListener('click', onClick);
+  parent.appendChild(b);
+  return b;
+}
+
+export class Toolbar {
+  constructor(el, { onHome, onFit, onFrameSelection }) {
+    this.root = document.createElement('div');
+    this.root.className = 'erji-toolbar';
+    this.statusLine = document.createElement('span');
+    this.statusLine.className = 'erji-status';
+    this.root.appendChild(this.statusLine);
+    this.home = button(this.root, 'home', onHome);
+    this.fit = button(this.root, 'fit', onFit);
+    this.frameSelection = button(this.root, 'frame-selection', onFrameSelection);
+    el.appendChild(this.root);
+  }
+
+  setLabels(labels) {
+    this.home.textContent = labels.home ?? 'Home';
+    this.fit.textContent = labels.fit ?? 'Fit';
+    this.frameSelection.textContent = labels.frame_selection ?? 'Frame selection';
+  }
+
+  status(text) {
+    this.statusLine.textContent = text;
+  }
+}
+
+const STATUS_KEYS = ['no_task', 'not_started', 'in_progress', 'done', 'late', 'ahead'];
+const MAX_CATEGORIES = 24;
+
+function rgb([r, g, b]) {
+  return `rgb(${r},${g},${b})`;
+}
+
+export class Legend {
+  constructor(el) {
+    this.root = document.createElement('div');
+    this.root.className = 'erji-legend';
+    this.root.dataset.role = 'legend';
+    el.appendChild(this.root);
+  }
+
+  /** Rows of [colour, label, count]; counts tell the user what the date means at a glance. */
+  show(mode, { labels, table, status }) {
+    const rows = [];
+    if (mode === 'status' && status) {
+      const counts = new Array(STATUS_KEYS.length).fill(0);
+      for (let i = 0; i < table.count; i++) counts[status[i]]++;
+      for (const s of [STATUS.NOT_STARTED, STATUS.IN_PROGRESS, STATUS.DONE, STATUS.LATE, STATUS.AHEAD, STATUS.NO_TASK]) {
+        rows.push([STATUS_RGB[s], labels[`status_${STATUS_KEYS[s]}`] ?? STATUS_KEYS[s], counts[s], STATUS_KEYS[s]]);
+      }
+    } else if (mode === 'class' || mode === 'storey') {
+      const names = mode === 'class' ? table.classes : table.storeys;
+      const index = mode === 'class' ? table.classIndex : table.storeyIndex;
+      const counts = new Array(names.length).fill(0);
+      for (let i = 0; i < table.count; i++) if (index[i] >= 0) counts[index[i]]++;
+      const order = names.map((_, c) => c).sort((a, b) => counts[b] - counts[a]);
+      for (const c of order.slice(0, MAX_CATEGORIES)) rows.push([categoryColor(c), names[c], counts[c], names[c]]);
+    }
+    this.root.replaceChildren();
+    if (!rows.length) return;
+    const title = document.createElement('div');
+    title.textContent = labels[`legend_${mode}`] ?? mode;
+    title.style.fontWeight = '600';
+    this.root.appendChild(title);
+    for (const [colour, label, count, key] of rows) {
+      const row = document.createElement('div');
+      row.className = 'row';
+      row.dataset.key = key;
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = rgb(colour);
+      const name = document.createElement('span');
+      name.textContent = label;
+      const n = document.createElement('span');
+      n.className = 'count';
+      n.textContent = String(count);
+      row.append(swatch, name, n);
+      this.root.appendChild(row);
+    }
+  }
+}
+
+const SPEEDS_DAYS_PER_S = [1, 7, 30];
+
+export class Timeline {
+  /** @param {(day: number, opts: {final: boolean}) => void} onDay called for every day shown */
+  constructor(el, { onDay }) {
+    this.onDay = onDay;
+    this.root = document.createElement('div');
+    this.root.className = 'erji-timeline';
+    this.root.dataset.role = 'timeline';
+    this.root.hidden = true;
+    this.back7 = button(this.root, 'back-week', () => this.step(-7));
+    this.back1 = button(this.root, 'back-day', () => this.step(-1));
+    this.play = button(this.root, 'play', () => (this.timer ? this.stop() : this.start()));
+    this.fwd1 = button(this.root, 'forward-day', () => this.step(1));
+    this.fwd7 = button(this.root, 'forward-week', () => this.step(7));
+    this.slider = document.createElement('input');
+    this.slider.type = 'range';
+    this.slider.step = '1';
+    this.slider.dataset.role = 'slider';
+    this.slider.addEventListener('input', () => this.emit(Number(this.slider.value), false));
+    this.slider.addEventListener('change', () => this.emit(Number(this.slider.value), true));
+    this.dateLabel = document.createElement('span');
+    this.dateLabel.className = 'date';
+    this.dateLabel.dataset.role = 'date';
+    this.speed = document.createElement('select');
+    this.speed.dataset.role = 'speed';
+    for (const s of SPEEDS_DAYS_PER_S) this.speed.appendChild(new Option(String(s), String(s)));
+    this.root.append(this.slider, this.dateLabel, this.speed);
+    el.appendChild(this.root);
+    this.timer = null;
+    this.labels = {};
+  }
+
+  setLabels(labels) {
+    this.labels = labels;
+    this.back7.textContent = `« ${labels.week ?? 'week'}`;
+    this.back1.textContent = `‹ ${labels.day ?? 'day'}`;
+    this.fwd1.textContent = `${labels.day ?? 'day'} ›`;
+    this.fwd7.textContent = `${labels.week ?? 'week'} »`;
+    this.play.textContent = this.timer ? labels.pause ?? 'Pause' : labels.play ?? 'Play';
+    this.speed.title = labels.speed ?? 'speed';
+    [...this.speed.options].forEach((o) => (o.textContent = `${o.value} ${labels.days_per_second ?? 'd/s'}`));
+  }
+
+  show({ first, last, day }) {
+    this.first = first;
+    this.last = last;
+    this.slider.min = String(first);
+    this.slider.max = String(last);
+    this.root.hidden = false;
+    this.setDay(Math.min(Math.max(day, first), last));
+  }
+
+  hide() {
+    this.stop();
+    this.root.hidden = true;
+  }
+
+  setDay(day) {
+    this.day = day;
+    this.slider.value = String(day);
+    this.dateLabel.textContent = isoDate(day);
+  }
+
+  emit(day, final) {
+    const clamped = Math.min(Math.max(Math.round(day), this.first), this.last);
+    this.setDay(clamped);
+    this.onDay(clamped, { final });
+  }
+
+  step(days) {
+    this.stop();
+    this.emit(this.day + days, true);
+  }
+
+  /** Play: advance `speed` days per second of wall time, one status per animation frame. */
+  start() {
+    if (this.day >= this.last) this.emit(this.first, false);
+    let previous = performance.now();
+    let position = this.day;
+    const tick = (now) => {
+      position += ((now - previous) / 1000) * Number(this.speed.value);
+      previous = now;
+      if (position >= this.last) {
+        this.emit(this.last, true);
+        return this.stop();
+      }
+      if (Math.floor(position) !== this.day) this.emit(Math.floor(position), false);
+      this.timer = requestAnimationFrame(tick);
+    };
+    this.timer = requestAnimationFrame(tick);
+    this.play.textContent = this.labels.pause ?? 'Pause';
+    this.play.dataset.playing = 'yes';
+  }
+
+  stop() {
+    if (this.timer) cancelAnimationFrame(this.timer);
+    if (this.timer) this.onDay(this.day, { final: true });
+    this.timer = null;
+    this.play.textContent = this.labels.play ?? 'Play';
+    delete this.play.dataset.playing;
+  }
+}

@@ -1,0 +1,156 @@
+// Per-element colours: what the GPU reads to paint every element in one draw call.
+//
+// The scene keeps one RGBA8 texel per element (row = the element's index in the GLB's
+// element table). RGB is an sRGB colour; the alpha byte is a *code*, not an opacity:
+//   SOLID (255)    drawn opaque in the texel's colour;
+//   ORIGINAL (254) drawn opaque in the element's own IFC colour (the GLB's COLOR_0);
+//   GHOST (64)     drawn as a faint transparent shell (x-ray, "not started yet", isolate);
+//   HIDDEN (0)     not drawn, not pickable.
+// Everything here is pure array work (no three.js, no DOM), so Node runs it in the
+// benchmarks and tests exactly as the browser does.
+
+import { STATUS } from './status.js';
+
+export const CODE = Object.freeze({ SOLID: 255, ORIGINAL: 254, GHOST: 64, HIDDEN: 0 });
+
+/** Status colours (sRGB bytes), indexed by STATUS code. NOT_STARTED is drawn as a ghost or hidden. */
+export const STATUS_RGB = Object.freeze([
+  [190, 190, 190], // NO_TASK: in no task of this schedule
+  [170, 170, 170], // NOT_STARTED (ghosted or hidden)
+  [245, 166, 35], //  IN_PROGRESS: amber
+  [46, 160, 67], //   DONE: green
+  [214, 39, 40], //   LATE: red
+  [31, 119, 180], //  AHEAD: blue
+]);
+
+export const SELECTED_RGB = Object.freeze([0, 210, 255]);
+
+/** Colour modes the viewer knows; "custom" paints a caller's per-element RGBA array. */
+export const MODES = Object.freeze(['status', 'class', 'storey', 'original', 'custom']);
+
+/**
+ * A categorical colour for category i (IFC classes, storeys): hues spread by the golden
+ * angle so neighbouring categories differ, fixed saturation and lightness so all read well
+ * on the light background. Deterministic: the same category gets the same colour on every
+ * machine and in every session.
+ * @returns {number[]} [r, g, b] bytes
+ */
+export function categoryColor(i) {
+  const h = (i * 137.508) % 360;
+  const s = 0.62;
+  const l = 0.55;
+  const k = (n) => (n + h / 30) % 12;
+  const a = s * Math.min(l, 1 - l);
+  const f = (n) => l - a * Math.max(-1, Math.min(k(n) - 3, Math.min(9 - k(n), 1)));
+  return [Math.round(255 * f(0)), Math.round(255 * f(8)), Math.round(255 * f(4))];
+}
+
+/**
+ * Write every element's texel into `out` (Uint8Array of 4 × count bytes).
+ *
+ * Layers, each overriding the one before:
+ *   1. the mode's colour: status (needs `status`, one STATUS code per element; NOT_STARTED
+ *      becomes GHOST, or HIDDEN when `hideNotStarted`), class / storey (need `categories`,
+ *      one category index per element, -1 = none), original (the IFC colour), custom
+ *      (`custom`, RGBA bytes per element: its alpha byte is the code);
+ *   2. the storey filter (`storey` ≥ 0): elements of other storeys (by `storeyIndex`) are
+ *      HIDDEN in "only" mode, GHOST in "isolate" mode;
+ *   3. the selection (`selected`, a Uint8Array mask, 1 = selected): drawn SOLID in the
+ *      selection colour, even when a filter hid it; with `xray`, every other visible
+ *      element becomes GHOST.
+ * @returns {{solid: number, ghost: number, hidden: number}} how many elements of each kind
+ */
+export function composeColors(out, opts) {
+  const {
+    count,
+    mode = 'original',
+    status = null,
+    hideNotStarted = false,
+    categories = null,
+    custom = null,
+    storey = -1,
+    storeyMode = 'only',
+    storeyIndex = null,
+    selected = null,
+    xray = false,
+  } = opts;
+  if (out.length < 4 * count) throw new Error(`composeColors: out holds ${out.length / 4} of ${count} elements`);
+  const needs = { status, class: categories, storey: categories, custom };
+  if (mode in needs && needs[mode] === null) throw new Error(`composeColors: mode "${mode}" needs its array`);
+  if (!MODES.includes(mode)) throw new Error(`composeColors: unknown mode "${mode}"`);
+  const palette = new Uint8Array(4 * 256);
+  if (mode === 'class' || mode === 'storey') {
+    for (let c = 0; c < 256; c++) palette.set([...categoryColor(c), CODE.SOLID], 4 * c);
+  }
+  const statusTexels = new Uint8Array(4 * STATUS_RGB.length);
+  STATUS_RGB.forEach((rgb, s) => statusTexels.set([...rgb, CODE.SOLID], 4 * s));
+  statusTexels[4 * STATUS.NOT_STARTED + 3] = hideNotStarted ? CODE.HIDDEN : CODE.GHOST;
+  const filterCode = storeyMode === 'isolate' ? CODE.GHOST : CODE.HIDDEN;
+  const filtering = storey >= 0 && storeyIndex !== null;
+  const anySelected = selected !== null && selected.some((v) => v !== 0);
+  let solid = 0;
+  let ghost = 0;
+  let hidden = 0;
+  for (let i = 0, o = 0; i < count; i++, o += 4) {
+    let r = 0;
+    let g = 0;
+    let b = 0;
+    let a = CODE.ORIGINAL;
+    if (mode === 'status') {
+      const p = 4 * status[i];
+      r = statusTexels[p];
+      g = statusTexels[p + 1];
+      b = statusTexels[p + 2];
+      a = statusTexels[p + 3];
+    } else if (mode === 'class' || mode === 'storey') {
+      const c = categories[i];
+      if (c >= 0) {
+        const p = 4 * (c & 255);
+        r = palette[p];
+        g = palette[p + 1];
+        b = palette[p + 2];
+        a = CODE.SOLID;
+      } else {
+        r = g = b = 200;
+        a = CODE.SOLID;
+      }
+    } else if (mode === 'custom') {
+      r = custom[o];
+      g = custom[o + 1];
+      b = custom[o + 2];
+      a = custom[o + 3];
+    }
+    if (filtering && storeyIndex[i] !== storey && a !== CODE.HIDDEN) a = filterCode;
+    if (anySelected) {
+      if (selected[i]) {
+        [r, g, b] = SELECTED_RGB;
+        a = CODE.SOLID;
+      } else if (xray && a !== CODE.HIDDEN) {
+        a = CODE.GHOST;
+      }
+    }
+    out[o] = r;
+    out[o + 1] = g;
+    out[o + 2] = b;
+    out[o + 3] = a;
+    if (a === CODE.HIDDEN) hidden++;
+    else if (a === CODE.GHOST) ghost++;
+    else solid++;
+  }
+  return { solid, ghost, hidden };
+}
+
+/** The first and last day any element's dates mention (planned, baseline, actual), or null. */
+export function scheduleSpan(columns) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const name of ['plannedStart', 'plannedFinish', 'baselineFinish', 'actualStart', 'actualFinish']) {
+    const col = columns[name];
+    for (let i = 0; i < col.length; i++) {
+      const v = col[i];
+      if (v < lo) lo = v; // NaN compares false: no date, no effect
+      if (v > hi) hi = v;
+    }
+  }
+  return lo <= hi ? { first: lo, last: hi } : null;
+}

@@ -1,0 +1,412 @@
+// The three.js side of the viewer: load a GLB of ours, paint elements from a per-element
+// texture, pick elements on the GPU, section, frame. No Panel here (viewer.js wires this to
+// the component's params), so the benchmark page drives the same class.
+//
+// GLB contract (docs/architecture.md, "GLB layout"): Y up, metres; element table in
+// scene extras `erji_twin`; merged meshes carry `_ELEMENT` per vertex (index within the
+// node, plus the node's `extras.element_offset`), instanced meshes carry it per instance.
+//
+// Painting: each mesh gets a Lambert material whose vertex shader fetches its element's
+// texel (paint.js explains the codes) — one texture upload recolours every element, one
+// draw call per mesh. Ghosts need blending and no depth writes, so they are drawn by a
+// second mesh over the same geometry with a transparent material that keeps only GHOST
+// elements; it is only in the scene while there are ghosts.
+
+import * as THREE from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+import { MeshoptDecoder } from 'three/examples/jsm/libs/meshopt_decoder.module.js';
+
+const TEXTURE_WIDTH = 2048; // texels per row: 100k elements fit in 49 rows
+const BACKGROUND = 0xeef1f5;
+const GHOST_RGB = 0x8a9099;
+const GHOST_OPACITY = 0.12;
+
+// Shader pieces shared by the solid and ghost materials. `_element` is a float attribute
+// (uint16 per vertex, float32 per instance in the file); rows are exact up to 2^24.
+const VERTEX_PARS = /* glsl */ `
+attribute float _element;
+uniform highp sampler2D uElementTexels;
+uniform int uElementOffset;
+flat varying vec4 vElementTexel;
+flat varying float vElementRow;
+`;
+const VERTEX_MAIN = /* glsl */ `
+{
+  int row = int(_element + 0.5) + uElementOffset;
+  vElementRow = float(row);
+  vElementTexel = texelFetch(uElementTexels, ivec2(row % ${TEXTURE_WIDTH}, row / ${TEXTURE_WIDTH}), 0);
+}
+`;
+const FRAGMENT_PARS = /* glsl */ `
+flat varying vec4 vElementTexel;
+flat varying float vElementRow;
+uniform float uPick;
+int elementCode() { return int(vElementTexel.a * 255.0 + 0.5); }
+`;
+
+function patchVertex(shader) {
+  shader.vertexShader = shader.vertexShader
+    .replace('#include <common>', `#include <common>\n${VERTEX_PARS}`)
+    .replace('#include <begin_vertex>', `#include <begin_vertex>\n${VERTEX_MAIN}`);
+}
+
+/** Opaque material: SOLID and ORIGINAL elements; in the pick pass, writes row + 1 as RGB. */
+function solidMaterial(shared, offset, { vertexColors, translucent }) {
+  const material = new THREE.MeshLambertMaterial({
+    color: 0xffffff,
+    vertexColors,
+    flatShading: true, // the GLB stores no normals (docs/architecture.md)
+    side: THREE.DoubleSide, // IFC faces are not reliably wound
+    transparent: translucent,
+    depthWrite: !translucent,
+    clippingPlanes: shared.clippingPlanes,
+  });
+  material.userData.offset = offset;
+  material.onBeforeCompile = (shader) => {
+    shader.uniforms.uElementTexels = shared.uniforms.uElementTexels;
+    shader.uniforms.uPick = shared.uniforms.uPick;
+    shader.uniforms.uElementOffset = { value: offset };
+    patchVertex(shader);
+    shader.fragmentShader = shader.fragmentShader
+      .replace('#include <common>', `#include <common>\n${FRAGMENT_PARS}`)
+      .replace(
+        '#include <clipping_planes_fragment>',
+        `#include <clipping_planes_fragment>
+        int code = elementCode();
+        if (code < 250) discard; // hidden or ghost: not this pass`,
+      )
+      .replace(
+        '#include <color_fragment>',
+        `#include <color_fragment>
+        if (code == 255) diffuseColor.rgb = vElementTexel.rgb;`,
+      )
+      .replace(
+        '#include <dithering_fragment>',
+        `#include <dithering_fragment>
+        if (uPick > 0.5) {
+          float id = vElementRow + 1.0;
+          gl_FragColor = vec4(mod(id, 256.0), mod(floor(id / 256.0), 256.0), floor(id / 65536.0), 255.0) / 255.0;
+        }`,
+      );
+  };
+  // Every solid material compiles to the same program (the offset is a uniform).
+  material.customProgramCacheKey = () => `erji-solid-${vertexColors}`;
+  return material;
+}
+
+/** Transparent shell for GHOST elements only. */
+function ghostMaterial(shared, offset) {
+  const material = new THREE.MeshBasicMaterial({
+    color: GHOST_RGB,
+    transparent: true,
+    opacity: GHOST_OPACITY,
+    depthWrite: false,
+    side: THREE.DoubleSide,
+    clippingPlanes: shared.clippingPlanes,
+  });
+  material.onBeforeCompile = (shader) => {
+    shader.uniforms.uElementTexels = shared.uniforms.uElementTexels;
+    shader.uniforms.uPick = shared.uniforms.uPick;
+    shader.uniforms.uElementOffset = { value: offset };
+    patchVertex(shader);
+    shader.fragmentShader = shader.fragmentShader
+      .replace('#include <common>', `#include <common>\n${FRAGMENT_PARS}`)
+      .replace(
+        '#include <clipping_planes_fragment>',
+        `#include <clipping_planes_fragment>
+        if (elementCode() != 64 || uPick > 0.5) discard;`,
+      );
+  };
+  material.customProgramCacheKey = () => 'erji-ghost';
+  return material;
+}
+
+/** The element table of a loaded GLB, validated. */
+function readTable(gltf) {
+  const table = gltf.scene.userData.erji_twin;
+  if (!table || !Array.isArray(table.global_ids)) {
+    throw new Error('this GLB has no Erji Twin element table (scene extras "erji_twin")');
+  }
+  const n = table.global_ids.length;
+  const toInt32 = (values) => Int32Array.from(values ?? new Array(n).fill(-1));
+  return {
+    count: n,
+    globalIds: table.global_ids,
+    classes: table.classes ?? [],
+    classIndex: toInt32(table.class_index),
+    storeys: table.storeys ?? [],
+    storeyIndex: toInt32(table.storey_index),
+    originM: table.origin_m ?? [0, 0, 0],
+  };
+}
+
+export class ModelScene {
+  /** @param {HTMLElement} container the element the canvas fills */
+  constructor(container) {
+    this.container = container;
+    this.renderer = new THREE.WebGLRenderer({ antialias: false, powerPreference: 'high-performance' });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.localClippingEnabled = true;
+    this.renderer.setClearColor(BACKGROUND, 1);
+    this.renderer.domElement.style.display = 'block';
+    container.appendChild(this.renderer.domElement);
+
+    this.scene = new THREE.Scene();
+    this.scene.background = new THREE.Color(BACKGROUND);
+    this.camera = new THREE.PerspectiveCamera(45, 1, 0.05, 5000);
+    this.camera.position.set(30, 25, 30);
+    this.scene.add(this.camera);
+    this.scene.add(new THREE.HemisphereLight(0xffffff, 0x8d8d8d, 2.0));
+    const sun = new THREE.DirectionalLight(0xffffff, 1.6);
+    sun.position.set(0.5, 1, 0.8); // follows the camera, so every face the user sees is lit
+    this.camera.add(sun);
+
+    this.controls = new OrbitControls(this.camera, this.renderer.domElement);
+    this.controls.enableDamping = false; // renders only on change: no animation loop to keep alive
+    this.controls.screenSpacePanning = true;
+    this.controls.addEventListener('change', () => this.requestRender());
+
+    this.model = new THREE.Group();
+    this.ghosts = new THREE.Group();
+    this.scene.add(this.model);
+    this.shared = {
+      uniforms: { uElementTexels: { value: null }, uPick: { value: 0 } },
+      clippingPlanes: [],
+    };
+    this.sectionPlane = new THREE.Plane();
+    this.table = null;
+    this.texels = null;
+    this.texture = null;
+    this.bounds = new THREE.Box3();
+    this.pickTarget = new THREE.WebGLRenderTarget(1, 1);
+    this.pickBuffer = new Uint8Array(4);
+    this.onFrame = null; // (frameMs) => void, after every render
+    this._renderQueued = false;
+    this._resizeObserver = new ResizeObserver(() => this.resize());
+    this._resizeObserver.observe(container);
+    this.resize();
+  }
+
+  /**
+   * Fetch and show a GLB. Resolves with the element table and the bytes read.
+   * @param {string} url same-origin URL (the session cookie goes along)
+   */
+  async load(url, { signal } = {}) {
+    const response = await fetch(url, { credentials: 'same-origin', signal });
+    if (!response.ok) throw new Error(`GLB ${url}: HTTP ${response.status}`);
+    const buffer = await response.arrayBuffer();
+    const loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
+    const gltf = await loader.parseAsync(buffer, '');
+    this.table = readTable(gltf);
+    this._build(gltf.scene);
+    return { table: this.table, bytes: buffer.byteLength };
+  }
+
+  _build(root) {
+    this.model.clear();
+    this.ghosts.clear();
+    const n = this.table.count;
+    const rows = Math.max(1, Math.ceil(n / TEXTURE_WIDTH));
+    this.texels = new Uint8Array(4 * TEXTURE_WIDTH * rows).fill(255);
+    for (let i = 3; i < this.texels.length; i += 4) this.texels[i] = 254; // ORIGINAL until painted
+    this.texture?.dispose();
+    this.texture = new THREE.DataTexture(this.texels, TEXTURE_WIDTH, rows, THREE.RGBAFormat);
+    this.texture.colorSpace = THREE.SRGBColorSpace; // sRGB bytes, sampled as linear
+    this.texture.needsUpdate = true;
+    this.shared.uniforms.uElementTexels.value = this.texture;
+
+    root.updateMatrixWorld(true);
+    const meshes = [];
+    root.traverse((obj) => {
+      if (obj.isMesh) meshes.push(obj);
+    });
+    for (const source of meshes) {
+      const geometry = source.geometry;
+      if (!geometry.attributes._element && geometry.attributes._ELEMENT) {
+        geometry.setAttribute('_element', geometry.attributes._ELEMENT); // per instance
+        geometry.deleteAttribute('_ELEMENT');
+      }
+      if (!geometry.attributes._element) continue; // not one of our element meshes
+      let offset = source.userData.element_offset;
+      for (let p = source.parent; offset === undefined && p; p = p.parent) offset = p.userData.element_offset;
+      offset = offset ?? 0;
+      const vertexColors = Boolean(geometry.attributes.color);
+      const translucent = Boolean(source.material?.transparent);
+      const make = (material) => {
+        const mesh = source.isInstancedMesh
+          ? new THREE.InstancedMesh(geometry, material, source.count)
+          : new THREE.Mesh(geometry, material);
+        if (source.isInstancedMesh) mesh.instanceMatrix = source.instanceMatrix;
+        source.matrixWorld.decompose(mesh.position, mesh.quaternion, mesh.scale);
+        mesh.matrixAutoUpdate = false;
+        mesh.updateMatrix();
+        mesh.frustumCulled = !source.isInstancedMesh;
+        return mesh;
+      };
+      this.model.add(make(solidMaterial(this.shared, offset, { vertexColors, translucent })));
+      const ghost = make(ghostMaterial(this.shared, offset));
+      ghost.renderOrder = 1;
+      this.ghosts.add(ghost);
+    }
+    this.model.updateMatrixWorld(true);
+    this.bounds.setFromObject(this.model);
+    this.homeView();
+  }
+
+  /** Upload texels (4 bytes per element, paint.js) and redraw; ghosts shown only if any. */
+  paint(texels, { ghosts }) {
+    if (!this.table) return;
+    this.texels.set(texels.subarray(0, 4 * this.table.count));
+    this.texture.needsUpdate = true;
+    if (ghosts > 0 && !this.ghosts.parent) this.scene.add(this.ghosts);
+    if (ghosts === 0 && this.ghosts.parent) this.scene.remove(this.ghosts);
+    this.requestRender();
+  }
+
+  resize() {
+    const w = Math.max(1, this.container.clientWidth);
+    const h = Math.max(1, this.container.clientHeight);
+    this.renderer.setSize(w, h, true);
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+    this.requestRender();
+  }
+
+  requestRender() {
+    if (this._renderQueued) return;
+    this._renderQueued = true;
+    requestAnimationFrame(() => {
+      this._renderQueued = false;
+      this.renderNow();
+    });
+  }
+
+  renderNow() {
+    const t0 = performance.now();
+    this.renderer.render(this.scene, this.camera);
+    this.onFrame?.(performance.now() - t0);
+  }
+
+  /** Fit the camera to a box (world frame), looking from the current direction. */
+  frame(box) {
+    if (box.isEmpty()) return;
+    const center = box.getCenter(new THREE.Vector3());
+    const radius = Math.max(box.getSize(new THREE.Vector3()).length() / 2, 0.5);
+    const fov = THREE.MathUtils.degToRad(this.camera.fov);
+    const distance = radius / Math.sin(Math.min(fov, fov * this.camera.aspect) / 2);
+    const direction = this.camera.position.clone().sub(this.controls.target).normalize();
+    if (direction.lengthSq() === 0) direction.set(1, 0.8, 1).normalize();
+    this.controls.target.copy(center);
+    this.camera.position.copy(center).addScaledVector(direction, distance);
+    this.camera.near = Math.max(distance / 1000, 0.01);
+    this.camera.far = distance * 20 + radius * 4;
+    this.camera.updateProjectionMatrix();
+    this.controls.update();
+    this.requestRender();
+  }
+
+  fitModel() {
+    this.frame(this.bounds);
+  }
+
+  /** The start view: from the south-east, above, the whole model in view. */
+  homeView() {
+    this.controls.target.copy(this.bounds.getCenter(new THREE.Vector3()));
+    this.camera.position.copy(this.controls.target).add(new THREE.Vector3(1, 0.75, 1));
+    this.frame(this.bounds);
+  }
+
+  /**
+   * Cut the model with a plane across `axis` ("x", "y" = height, "z") at `fraction` of
+   * the model's extent (0..1); axis null removes the cut. Keeps what is below / behind.
+   */
+  setSection(axis, fraction) {
+    this.shared.clippingPlanes.length = 0;
+    if (axis && !this.bounds.isEmpty()) {
+      const k = { x: 0, y: 1, z: 2 }[axis];
+      const normal = new THREE.Vector3().setComponent(k, -1);
+      const at = THREE.MathUtils.lerp(this.bounds.min.getComponent(k), this.bounds.max.getComponent(k), fraction);
+      this.sectionPlane.set(normal, at);
+      this.shared.clippingPlanes.push(this.sectionPlane);
+    }
+    // The planes array is shared by every material; its length is part of the program.
+    this.model.children.concat(this.ghosts.children).forEach((m) => (m.material.needsUpdate = true));
+    this.requestRender();
+  }
+
+  /** Element row under a canvas point (CSS pixels), or -1: renders that one pixel's ids. */
+  pick(x, y) {
+    if (!this.table) return -1;
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    if (x < 0 || y < 0 || x >= w || y >= h) return -1;
+    const background = this.scene.background;
+    const hadGhosts = Boolean(this.ghosts.parent);
+    this.scene.background = null;
+    if (hadGhosts) this.scene.remove(this.ghosts);
+    this.camera.setViewOffset(w, h, Math.floor(x), Math.floor(y), 1, 1);
+    this.shared.uniforms.uPick.value = 1;
+    this.renderer.setRenderTarget(this.pickTarget);
+    this.renderer.setClearColor(0x000000, 0);
+    this.renderer.clear();
+    this.renderer.render(this.scene, this.camera);
+    this.renderer.readRenderTargetPixels(this.pickTarget, 0, 0, 1, 1, this.pickBuffer);
+    this.renderer.setRenderTarget(null);
+    this.renderer.setClearColor(BACKGROUND, 1);
+    this.shared.uniforms.uPick.value = 0;
+    this.camera.clearViewOffset();
+    this.scene.background = background;
+    if (hadGhosts) this.scene.add(this.ghosts);
+    const [r, g, b] = this.pickBuffer;
+    const id = r + 256 * g + 65536 * b;
+    return id > 0 && id <= this.table.count ? id - 1 : -1;
+  }
+
+  /** World-frame bounding box of the elements whose mask byte is set (scans the geometry). */
+  boxOf(mask) {
+    const box = new THREE.Box3();
+    const v = new THREE.Vector3();
+    const m = new THREE.Matrix4();
+    for (const mesh of this.model.children) {
+      const material = mesh.material;
+      const offset = material.userData.offset ?? 0;
+      const element = mesh.geometry.attributes._element;
+      const position = mesh.geometry.attributes.position;
+      if (mesh.isInstancedMesh) {
+        for (let c = 0; c < mesh.count; c++) {
+          if (!mask[offset + element.getX(c)]) continue;
+          mesh.getMatrixAt(c, m);
+          m.premultiply(mesh.matrixWorld);
+          for (let i = 0; i < position.count; i++) box.expandByPoint(v.fromBufferAttribute(position, i).applyMatrix4(m));
+        }
+      } else {
+        for (let i = 0; i < position.count; i++) {
+          if (!mask[offset + element.getX(i)]) continue;
+          box.expandByPoint(v.fromBufferAttribute(position, i).applyMatrix4(mesh.matrixWorld));
+        }
+      }
+    }
+    return box;
+  }
+
+  /** Canvas point (CSS pixels) of a world point, or null when behind the camera. */
+  toScreen(point) {
+    const p = point.clone().project(this.camera);
+    if (p.z > 1) return null;
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    return { x: ((p.x + 1) / 2) * w, y: ((1 - p.y) / 2) * h };
+  }
+
+  dispose() {
+    this._resizeObserver.disconnect();
+    this.controls.dispose();
+    this.texture?.dispose();
+    this.pickTarget.dispose();
+    this.model.traverse((o) => o.material?.dispose());
+    this.ghosts.traverse((o) => o.material?.dispose());
+    this.renderer.dispose();
+    this.renderer.domElement.remove();
+  }
+}

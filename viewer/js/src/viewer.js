@@ -1,0 +1,288 @@
+// Entry point of the viewer bundle: Panel's JSComponent calls `render({ model, el })`.
+//
+// The Python component (viewer/components/scene.py) owns the state as params; this file
+// renders it and reports back only what the user did in the 3D view (picked element,
+// timeline day) and what the GLB told it (storeys, classes). Data travels by URL (GLB,
+// 4D payload), never through the websocket.
+//
+// The 4D status is computed here from the 4D arrays (status.js, the tested copy of the
+// Python rule), so moving the timeline never waits for the server: the day param is sent
+// to Python at most every DAY_SYNC_MS for the task list and the URL.
+
+import { Vector3 } from 'three';
+
+import { decodeFourD } from './fourd.js';
+import { composeColors, scheduleSpan } from './paint.js';
+import { ModelScene } from './scene.js';
+import { elementStatus, isoDate } from './status.js';
+import { Legend, Timeline, Toolbar, injectStyles } from './overlays.js';
+
+const DAY_SYNC_MS = 250;
+
+export function render({ model, el }) {
+  injectStyles(el);
+  el.classList.add('erji-viewer');
+  const viewport = document.createElement('div');
+  viewport.className = 'erji-viewport';
+  el.appendChild(viewport);
+  const scene = new ModelScene(viewport);
+  const metrics = {
+    navigationToFirstFrameMs: null,
+    glbBytes: 0,
+    recolourMs: [],
+    frameMs: [],
+    drawCalls: 0,
+    triangles: 0,
+  };
+  const state = {
+    fourd: null,
+    status: null,
+    texels: null,
+    selected: null,
+    categories: null,
+    day: model.day,
+    lastSynced: 0,
+    syncTimer: null,
+    frameSeen: false,
+    custom: null,
+  };
+  const labels = () => model.labels || {};
+
+  const toolbar = new Toolbar(el, {
+    onHome: () => scene.homeView(),
+    onFit: () => scene.fitModel(),
+    onFrameSelection: () => frameSelection(),
+  });
+  const legend = new Legend(el);
+  const timeline = new Timeline(el, {
+    onDay: (day, { final }) => setDay(day, { final }),
+  });
+
+  scene.onFrame = (ms) => {
+    if (!state.frameSeen && scene.table) {
+      state.frameSeen = true;
+      metrics.navigationToFirstFrameMs = performance.now();
+      metrics.drawCalls = scene.renderer.info.render.calls;
+      metrics.triangles = scene.renderer.info.render.triangles;
+      el.dataset.firstFrame = 'yes';
+    }
+    if (metrics.frameMs.length < 1000) metrics.frameMs.push(ms);
+  };
+
+  // ---- painting -------------------------------------------------------------------
+  function categoriesFor(mode) {
+    if (!scene.table) return null;
+    if (mode === 'class') return scene.table.classIndex;
+    if (mode === 'storey') return scene.table.storeyIndex;
+    return null;
+  }
+
+  function repaint() {
+    const table = scene.table;
+    if (!table) return;
+    const t0 = performance.now();
+    let mode = model.color_mode;
+    if (mode === 'status' && !state.fourd) mode = 'original';
+    if (mode === 'custom' && !state.custom) mode = 'original';
+    if (mode === 'status') elementStatus(state.fourd, state.day, state.status);
+    const storeyName = model.storey;
+    const counts = composeColors(state.texels, {
+      count: table.count,
+      mode,
+      status: state.status,
+      hideNotStarted: model.not_started === 'hidden',
+      categories: categoriesFor(mode),
+      custom: state.custom,
+      storey: storeyName ? table.storeys.indexOf(storeyName) : -1,
+      storeyMode: model.storey_mode,
+      storeyIndex: table.storeyIndex,
+      selected: state.selected,
+      xray: model.xray,
+    });
+    scene.paint(state.texels, counts);
+    if (metrics.recolourMs.length < 1000) metrics.recolourMs.push(performance.now() - t0);
+    legend.show(mode, { labels: labels(), table, status: state.status, counts });
+  }
+
+  // ---- selection ------------------------------------------------------------------
+  function select(rows, { frame = false } = {}) {
+    if (!scene.table) return;
+    state.selected.fill(0);
+    for (const r of rows) state.selected[r] = 1;
+    repaint();
+    if (frame && rows.length) frameSelection();
+  }
+
+  function frameSelection() {
+    if (!state.selected || !state.selected.some((v) => v)) return scene.fitModel();
+    scene.frame(scene.boxOf(state.selected));
+  }
+
+  function selectGlobalId(globalId, { frame }) {
+    const row = globalId ? scene.table.globalIds.indexOf(globalId) : -1;
+    select(row >= 0 ? [row] : [], { frame });
+  }
+
+  function selectTask(taskIndex) {
+    if (!state.fourd || taskIndex < 0) return select([]);
+    const rows = [];
+    const tasks = state.fourd.taskIndex;
+    for (let i = 0; i < tasks.length; i++) if (tasks[i] === taskIndex) rows.push(i);
+    select(rows, { frame: true });
+  }
+
+  viewport.addEventListener('pointerdown', (e) => {
+    state.down = { x: e.clientX, y: e.clientY };
+  });
+  viewport.addEventListener('pointerup', (e) => {
+    // A click, not the end of an orbit drag.
+    if (!state.down || Math.hypot(e.clientX - state.down.x, e.clientY - state.down.y) > 4) return;
+    const rect = scene.renderer.domElement.getBoundingClientRect();
+    const row = scene.pick(e.clientX - rect.left, e.clientY - rect.top);
+    const globalId = row >= 0 ? scene.table.globalIds[row] : '';
+    select(row >= 0 ? [row] : []);
+    model.selected_global_id = globalId;
+  });
+
+  // ---- timeline -------------------------------------------------------------------
+  function setDay(day, { final }) {
+    state.day = day;
+    repaint();
+    const now = performance.now();
+    clearTimeout(state.syncTimer);
+    const push = () => {
+      state.lastSynced = performance.now();
+      if (model.day !== state.day) model.day = state.day;
+    };
+    if (final || now - state.lastSynced >= DAY_SYNC_MS) push();
+    else state.syncTimer = setTimeout(push, DAY_SYNC_MS);
+  }
+
+  // ---- loading --------------------------------------------------------------------
+  async function loadModel() {
+    if (!model.glb_url) return;
+    el.dataset.state = 'loading';
+    toolbar.status(labels().loading || '…');
+    try {
+      const { table, bytes } = await scene.load(model.glb_url);
+      metrics.glbBytes = bytes;
+      state.texels = new Uint8Array(4 * table.count);
+      state.status = new Uint8Array(table.count);
+      state.selected = new Uint8Array(table.count);
+      model.storey_names = table.storeys.slice();
+      model.element_count = table.count;
+      toolbar.status('');
+      el.dataset.state = 'loaded';
+      await loadFourD();
+      if (model.selected_global_id) selectGlobalId(model.selected_global_id, { frame: true });
+      else if (model.focus_task >= 0) selectTask(model.focus_task);
+      repaint();
+    } catch (err) {
+      el.dataset.state = 'error';
+      toolbar.status(`${labels().load_failed || 'error'}: ${err.message}`);
+      model.load_error = String(err.message);
+    }
+  }
+
+  async function loadFourD() {
+    state.fourd = null;
+    timeline.hide();
+    if (!model.fourd_url || !scene.table) return;
+    const response = await fetch(model.fourd_url, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`4D ${model.fourd_url}: HTTP ${response.status}`);
+    const columns = decodeFourD(await response.arrayBuffer());
+    if (columns.elementCount !== scene.table.count) {
+      throw new Error(`4D payload has ${columns.elementCount} elements, the model ${scene.table.count}`);
+    }
+    state.fourd = columns;
+    const span = scheduleSpan(columns);
+    if (span) {
+      if (state.day === null || state.day === undefined) state.day = span.first;
+      timeline.show({ first: span.first, last: span.last, day: state.day, labels: labels() });
+    }
+  }
+
+  // ---- params -> view -------------------------------------------------------------
+  model.on('glb_url', () => loadModel());
+  model.on('fourd_url', async () => {
+    try {
+      await loadFourD();
+    } catch (err) {
+      model.load_error = String(err.message);
+    }
+    repaint();
+  });
+  model.on('day', () => {
+    if (model.day === state.day || model.day === null) return;
+    state.day = model.day;
+    timeline.setDay(state.day);
+    repaint();
+  });
+  model.on(['color_mode', 'storey', 'storey_mode', 'xray', 'not_started'], () => repaint());
+  model.on('element_colors', () => {
+    const bytes = model.element_colors;
+    state.custom = bytes && scene.table && bytes.byteLength >= 4 * scene.table.count ? new Uint8Array(bytes) : null;
+    repaint();
+  });
+  model.on('selected_global_id', () => {
+    const current = state.selected ? state.selected.indexOf(1) : -1;
+    const currentId = current >= 0 ? scene.table.globalIds[current] : '';
+    if (scene.table && model.selected_global_id !== currentId) {
+      selectGlobalId(model.selected_global_id, { frame: true });
+    }
+  });
+  model.on('focus_task', () => selectTask(model.focus_task));
+  model.on(['section_axis', 'section_position'], () =>
+    scene.setSection(model.section_axis || null, model.section_position),
+  );
+  model.on('labels', () => {
+    toolbar.setLabels(labels());
+    timeline.setLabels(labels());
+    repaint();
+  });
+  model.on('remove', () => {
+    timeline.stop();
+    scene.dispose();
+  });
+
+  // A handle for the page tests and the benchmark (read-only use; the UI never needs it).
+  window.erjiViewer = {
+    scene,
+    metrics,
+    state,
+    repaint,
+    isoDate,
+    /** A canvas point (CSS px) where the element is visible (the pick agrees), or null. */
+    visiblePoint(globalId) {
+      const row = scene.table.globalIds.indexOf(globalId);
+      if (row < 0) return null;
+      const mask = new Uint8Array(scene.table.count);
+      mask[row] = 1;
+      return findVisible(scene, row, scene.boxOf(mask));
+    },
+  };
+
+  toolbar.setLabels(labels());
+  timeline.setLabels(labels());
+  scene.setSection(model.section_axis || null, model.section_position);
+  loadModel();
+}
+
+/** Try a 7×7×7 grid inside the element's box until the pick returns that element. */
+function findVisible(scene, row, box) {
+  const p = new Vector3();
+  for (let i = 1; i < 8; i++) {
+    for (let j = 1; j < 8; j++) {
+      for (let k = 1; k < 8; k++) {
+        p.set(
+          box.min.x + ((box.max.x - box.min.x) * i) / 8,
+          box.min.y + ((box.max.y - box.min.y) * j) / 8,
+          box.min.z + ((box.max.z - box.min.z) * k) / 8,
+        );
+        const s = scene.toScreen(p);
+        if (s && scene.pick(s.x, s.y) === row) return s;
+      }
+    }
+  }
+  return null;
+}

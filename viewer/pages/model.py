@@ -1,0 +1,479 @@
+"""The project model page: the 3D model, its 4D timeline, the tasks of the day and the
+picked element — the page a manager tours and an inspector searches.
+
+State is params on ``ModelPage`` (project, revision, schedule, date, selection, language)
+mirrored in the URL, so the address bar always shares the current view. Data comes from
+the server's API through ``TwinClient``; the 3D view fetches its GLB and 4D payload itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from collections.abc import Callable, Sequence
+
+import panel as pn
+import param
+
+from ..client import ElementDetail, NotAuthenticated, NotFound, TaskRow, TwinClient, ViewerError
+from ..components import ModelScene
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, labels, text
+
+__all__ = ["ModelPage", "active_tasks", "day_number", "iso_date"]
+
+log = logging.getLogger(__name__)
+_EPOCH = dt.date(1970, 1, 1)
+SIDEBAR_PX = 250
+PANEL_PX = 400
+
+
+def day_number(day: dt.date) -> int:
+    """Days since 1970-01-01: the timeline's unit, as in the 4D engine."""
+    return (day - _EPOCH).days
+
+
+def iso_date(day: int) -> str:
+    return (_EPOCH + dt.timedelta(days=day)).isoformat()
+
+
+def active_tasks(tasks: Sequence[TaskRow], day: dt.date) -> list[TaskRow]:
+    """Work tasks (no summaries) going on at ``day``: inside their planned window, or
+    started and not finished by then (running late or early counts as active)."""
+    found = []
+    for t in tasks:
+        if t.is_summary:
+            continue
+        planned = t.planned_start is not None and t.planned_start <= day <= (
+            t.planned_finish or t.planned_start
+        )
+        running = (
+            t.actual_start is not None
+            and t.actual_start <= day
+            and (t.actual_finish is None or day <= t.actual_finish)
+        )
+        if planned or running:
+            found.append(t)
+    return found
+
+
+def _schedule_span(tasks: Sequence[TaskRow]) -> tuple[dt.date, dt.date] | None:
+    days = [
+        d
+        for t in tasks
+        for d in (t.planned_start, t.planned_finish, t.actual_start, t.actual_finish)
+        if d is not None
+    ]
+    return (min(days), max(days)) if days else None
+
+
+class ModelPage(pn.viewable.Viewer):
+    """One user's view of one project revision. ``client`` acts as that user."""
+
+    project_id = param.Integer(default=None, allow_None=True, doc="Project shown.")
+    revision_id = param.Integer(default=None, allow_None=True, doc="Model revision shown.")
+    schedule_id = param.Integer(default=None, allow_None=True, doc="Schedule of the 4D colours; None: none.")
+    date = param.String(default="", doc="Timeline date, ISO YYYY-MM-DD.")
+    element = param.String(default="", doc="Selected element's GlobalId.")
+    lang = param.Selector(default=DEFAULT_LANGUAGE, objects=list(LANGUAGES), doc="Page language.")
+
+    def __init__(self, *, client: TwinClient, today: dt.date, **params) -> None:
+        super().__init__(**params)
+        self._client = client
+        self._today = today
+        self._tasks: list[TaskRow] = []
+        self._active: list[TaskRow] = []
+        self._revisions = []
+        self._project_name = ""
+        self.scene = ModelScene(sizing_mode="stretch_both", min_height=560, labels=labels(self.lang))
+        self._build_widgets()
+        self.scene.param.watch(self._on_scene_day, "day")
+        self.scene.param.watch(self._on_scene_pick, "selected_global_id")
+        self.scene.param.watch(self._on_storeys, "storey_names")
+
+    # ---- layout ---------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.title = pn.pane.HTML("", margin=(4, 10), styles={"font-size": "18px", "font-weight": "600"})
+        self.language = pn.widgets.RadioButtonGroup(
+            options={"中文": "zh", "English": "en"}, value=self.lang, button_type="light", width=150
+        )
+        self.language.link(self, value="lang")
+        self.revision_select = pn.widgets.Select(width=220)
+        self.schedule_select = pn.widgets.Select(width=260)
+        self.revision_select.param.watch(self._on_revision_choice, "value")
+        self.schedule_select.param.watch(self._on_schedule_choice, "value")
+        self.user_line = pn.pane.HTML("", margin=(10, 10))
+        self.message = pn.pane.Alert("", alert_type="warning", visible=False, sizing_mode="stretch_width")
+
+        self.color_mode = pn.widgets.Select(value="status", width=SIDEBAR_PX - 20)
+        self.not_started = pn.widgets.RadioButtonGroup(value="ghost", width=SIDEBAR_PX - 20)
+        self.storey = pn.widgets.Select(value="", width=SIDEBAR_PX - 20)
+        self.storey_mode = pn.widgets.RadioButtonGroup(value="only", width=SIDEBAR_PX - 20)
+        self.xray = pn.widgets.Checkbox(value=False)
+        self.section_axis = pn.widgets.Select(value="", width=SIDEBAR_PX - 20)
+        self.section_position = pn.widgets.FloatSlider(
+            start=0, end=1, step=0.01, value=0.5, width=SIDEBAR_PX - 30
+        )
+        for widget, name in [
+            (self.color_mode, "color_mode"),
+            (self.not_started, "not_started"),
+            (self.storey, "storey"),
+            (self.storey_mode, "storey_mode"),
+            (self.xray, "xray"),
+            (self.section_axis, "section_axis"),
+            (self.section_position, "section_position"),
+        ]:
+            widget.link(self.scene, value=name)
+
+        self.tasks_title = pn.pane.HTML("", margin=(6, 10, 0, 10))
+        self.task_table = pn.widgets.Tabulator(
+            value=None,
+            disabled=True,
+            selectable=1,
+            show_index=False,
+            hidden_columns=["index"],
+            sizing_mode="stretch_width",
+            height=300,
+            layout="fit_data_fill",
+        )
+        self.task_table.param.watch(self._on_task_choice, "selection")
+        self.element_panel = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
+        self._relabel()
+
+    def __panel__(self):
+        header = pn.Row(
+            self.title,
+            self.revision_select,
+            self.schedule_select,
+            pn.layout.HSpacer(),
+            self.user_line,
+            self.language,
+            sizing_mode="stretch_width",
+            styles={"border-bottom": "1px solid #d0d6de", "background": "#f7f9fb"},
+        )
+        sidebar = pn.Column(
+            self.color_mode,
+            self.not_started,
+            self.storey,
+            self.storey_mode,
+            self.xray,
+            self.section_axis,
+            self.section_position,
+            width=SIDEBAR_PX,
+        )
+        panel = pn.Column(self.element_panel, self.tasks_title, self.task_table, width=PANEL_PX)
+        return pn.Column(
+            header,
+            self.message,
+            pn.Row(sidebar, self.scene, panel, sizing_mode="stretch_both"),
+            sizing_mode="stretch_both",
+        )
+
+    def _t(self, key: str) -> str:
+        return text(key, self.lang)
+
+    @param.depends("lang", watch=True)
+    def _relabel(self) -> None:
+        """Every visible word in the current language (widgets keep their values)."""
+        t = self._t
+        self.scene.labels = labels(self.lang)
+        self.language.value = self.lang
+        self.revision_select.name = t("revision")
+        self.schedule_select.name = t("schedule")
+        self.color_mode.name = t("color_mode")
+        self.color_mode.options = {t(f"mode_{m}"): m for m in ("status", "class", "storey", "original")}
+        self.not_started.name = t("not_started_as")
+        self.not_started.options = {t("not_started_ghost"): "ghost", t("not_started_hidden"): "hidden"}
+        self.storey.name = t("storey")
+        self._on_storeys()
+        self.storey_mode.options = {t("storey_only"): "only", t("storey_isolate"): "isolate"}
+        self.xray.name = t("xray")
+        self.section_axis.name = t("section")
+        self.section_axis.options = {t(f"section_{k or 'off'}"): k for k in ("", "x", "y", "z")}
+        self.section_position.name = t("section_position")
+        self.tasks_title.object = (
+            f"<b>{html.escape(t('active_tasks'))}</b> <small>{html.escape(t('task_hint'))}</small>"
+        )
+        self._fill_schedule_options()
+        self._fill_revision_options()
+        self._show_title()
+        self._show_tasks()
+        if self._element is not None or not self.element:
+            self._show_element(self._element, self._element_tasks)
+
+    _element: ElementDetail | None = None
+    _element_tasks: list[TaskRow] = []  # noqa: RUF012 (replaced per selection, never mutated)
+
+    def _show_title(self) -> None:
+        self.title.object = html.escape(
+            f"{self._t('app_title')} · {self._project_name or self._t('model_page_title')}"
+        )
+
+    def _on_storeys(self, *_events) -> None:
+        options = {self._t("all_storeys"): ""}
+        options.update({name: name for name in self.scene.storey_names})
+        self.storey.options = options
+
+    def _fill_revision_options(self) -> None:
+        self.revision_select.options = {f"{r.model_name} · {r.label}": r.id for r in self._revisions}
+        if self.revision_id in self.revision_select.options.values():
+            self.revision_select.value = self.revision_id
+
+    _schedules: list = []  # noqa: RUF012 (replaced on load)
+
+    def _fill_schedule_options(self) -> None:
+        options = {self._t("no_schedule"): 0}
+        options.update({s.name: s.id for s in self._schedules})
+        self.schedule_select.options = options
+        self.schedule_select.value = self.schedule_id or 0
+
+    def _warn(self, message: str) -> None:
+        self.message.object = message
+        self.message.visible = bool(message)
+
+    # ---- loading --------------------------------------------------------------------
+    async def load(self) -> None:
+        """Resolve project / revision / schedule / date (from the URL or defaults) and show them."""
+        try:
+            me = await self._client.whoami()
+            self.user_line.object = (
+                f"{html.escape(self._t('signed_in_as'))}: <b>{html.escape(me)}</b> · "
+                f"<a href='/login?logout=1'>{html.escape(self._t('log_out'))}</a>"
+            )
+            if self.project_id is None:
+                self.project_id = await self._first_project_with_model()
+                if self.project_id is None:
+                    return self._warn(self._t("no_projects"))
+            project = await self._client.get_project(self.project_id)
+            self._project_name = f"{project.code} {project.name}"
+            self._show_title()
+            self._revisions = await self._client.list_revisions(self.project_id)
+            if not self._revisions:
+                return self._warn(self._t("no_projects"))
+            if self.revision_id not in {r.id for r in self._revisions}:
+                if self.revision_id is not None:
+                    self._warn(self._t("not_found"))
+                self.revision_id = self._revisions[0].id
+            self._schedules = await self._client.list_schedules(self.project_id)
+            if self.schedule_id not in {s.id for s in self._schedules}:
+                self.schedule_id = self._schedules[0].id if self._schedules else None
+            self._fill_revision_options()
+            self._fill_schedule_options()
+            await self._show_revision()
+        except NotAuthenticated:
+            self._warn(self._t("session_expired"))
+        except NotFound:
+            self._warn(self._t("not_found"))
+        except ViewerError as exc:
+            self._warn(f"{self._t('server_error')}: {exc}")
+
+    async def _first_project_with_model(self) -> int | None:
+        for project in await self._client.list_projects():
+            if await self._client.list_revisions(project.id):
+                return project.id
+        return None
+
+    async def _show_revision(self) -> None:
+        revision = next(r for r in self._revisions if r.id == self.revision_id)
+        await self._load_tasks(initial=True)
+        self.scene.fourd_url = (
+            self._client.fourd_url(self.project_id, revision.id, self.schedule_id) if self.schedule_id else ""
+        )
+        self.scene.color_mode = "status" if self.schedule_id else "class"
+        self.color_mode.value = self.scene.color_mode
+        self.scene.selected_global_id = self.element
+        self.scene.glb_url = revision.glb_url or ""
+        if self.element:
+            await self._load_element()
+
+    async def _load_tasks(self, *, initial: bool = False) -> None:
+        if not self.schedule_id:
+            self._tasks = []
+            self._show_tasks()
+            return
+        day = self._parse_date(self.date) or self._today
+        self._tasks = await self._client.list_tasks(
+            self.project_id, self.schedule_id, at=day, revision_id=self.revision_id
+        )
+        span = _schedule_span(self._tasks)
+        if initial and span and not self._parse_date(self.date):
+            # No date asked for: today, or the nearest end of the schedule.
+            clamped = min(max(self._today, span[0]), span[1])
+            if clamped != day:
+                day = clamped
+                self._tasks = await self._client.list_tasks(
+                    self.project_id, self.schedule_id, at=day, revision_id=self.revision_id
+                )
+        self.date = day.isoformat()
+        self.scene.day = day_number(day)
+        self._show_tasks()
+
+    @staticmethod
+    def _parse_date(value: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    # ---- reactions ------------------------------------------------------------------
+    async def _on_scene_day(self, event) -> None:
+        if event.new is None:
+            return
+        date = iso_date(event.new)
+        if date == self.date:
+            return
+        self.date = date
+        try:
+            await self._load_tasks()
+            if self.element:
+                await self._load_element()
+        except ViewerError as exc:
+            self._warn(f"{self._t('server_error')}: {exc}")
+
+    async def _on_scene_pick(self, event) -> None:
+        if event.new == self.element:
+            return
+        self.element = event.new
+        await self._load_element()
+
+    async def _on_revision_choice(self, event) -> None:
+        if event.new is None or event.new == self.revision_id:
+            return
+        self.revision_id = event.new
+        self.element = ""
+        await self._reload()
+
+    async def _on_schedule_choice(self, event) -> None:
+        new = event.new or None
+        if new == self.schedule_id:
+            return
+        self.schedule_id = new
+        await self._reload()
+
+    async def _reload(self) -> None:
+        try:
+            self._warn("")
+            await self._show_revision()
+        except ViewerError as exc:
+            self._warn(f"{self._t('server_error')}: {exc}")
+
+    def _on_task_choice(self, event) -> None:
+        if not event.new:
+            return
+        task = self._active[event.new[0]] if event.new[0] < len(self._active) else None
+        if task is not None:
+            self.scene.focus_task = -1  # so choosing the same task again re-frames it
+            self.scene.focus_task = task.index
+
+    # ---- task list and element panel --------------------------------------------------
+    def _show_tasks(self) -> None:
+        import pandas as pd  # Panel's own dependency; only the table needs it
+
+        day = self._parse_date(self.date)
+        self._active = active_tasks(self._tasks, day) if day else []
+        t = self._t
+        rows = [
+            {
+                "index": task.index,
+                t("task_wbs"): task.wbs_code or "",
+                t("task_name"): task.name,
+                t("task_start"): (task.planned_start or "") and task.planned_start.isoformat(),
+                t("task_finish"): (task.planned_finish or "") and task.planned_finish.isoformat(),
+                t("task_status"): t(f"status_{task.status}") if task.status else "",
+                t("task_delay"): task.delay_days if task.delay_days else "",
+            }
+            for task in self._active
+        ]
+        columns = [
+            "index",
+            t("task_wbs"),
+            t("task_name"),
+            t("task_start"),
+            t("task_finish"),
+            t("task_status"),
+            t("task_delay"),
+        ]
+        self.task_table.value = pd.DataFrame(rows, columns=columns)
+        self.task_table.placeholder = t("no_active_tasks")
+
+    async def _load_element(self) -> None:
+        if not self.element:
+            self._element, self._element_tasks = None, []
+            return self._show_element(None, [])
+        try:
+            detail = await self._client.get_element(self.project_id, self.revision_id, self.element)
+            tasks = []
+            if self.schedule_id:
+                tasks = await self._client.list_tasks(
+                    self.project_id,
+                    self.schedule_id,
+                    at=self._parse_date(self.date) or self._today,
+                    revision_id=self.revision_id,
+                    global_id=self.element,
+                )
+        except NotFound:
+            self._element, self._element_tasks = None, []
+            self.element_panel.object = f"<p>{html.escape(self._t('element_not_found'))}</p>"
+            return
+        except ViewerError as exc:
+            self._warn(f"{self._t('server_error')}: {exc}")
+            return
+        self._element, self._element_tasks = detail, tasks
+        self._show_element(detail, tasks)
+
+    def _show_element(self, detail: ElementDetail | None, tasks: list[TaskRow]) -> None:
+        self.element_panel.object = element_html(detail, tasks, self._t)
+
+
+def element_html(detail: ElementDetail | None, tasks: list[TaskRow], t: Callable[[str], str]) -> str:
+    """The side panel for one element: identity, linked tasks, property groups (one
+    collapsible block per set, the first open). Every value is escaped."""
+    e = html.escape
+    if detail is None:
+        return f"<p style='color:#6a7480'>{e(t('no_selection'))}</p>"
+    rows = [
+        (t("global_id"), f"<code data-role='global-id'>{e(detail.global_id)}</code>"),
+        (t("ifc_class"), e(detail.ifc_class)),
+        (t("name"), e(detail.name or "—")),
+        (t("type_name"), e(detail.type_name or "—")),
+        (t("storey"), e(detail.storey_name or "—")),
+    ]
+    if detail.classifications:
+        rows.append((t("classifications"), e("; ".join(detail.classifications))))
+    if detail.materials:
+        rows.append((t("materials"), e("; ".join(detail.materials))))
+    parts = [f"<h4 style='margin:6px 0'>{e(t('element'))}</h4><table class='erji-kv'>"]
+    parts += [f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in rows]
+    parts.append("</table>")
+    parts.append(f"<h4 style='margin:8px 0 4px'>{e(t('linked_tasks'))}</h4>")
+    if tasks:
+        parts.append("<table class='erji-kv' data-role='element-tasks'>")
+        for task in tasks:
+            planned = f"{task.planned_start or '?'} → {task.planned_finish or '?'}"
+            actual = f"{task.actual_start or '…'} → {task.actual_finish or '…'}"
+            status = t(f"status_{task.status}") if task.status else ""
+            parts.append(
+                f"<tr><th>{e(task.wbs_code or '')} {e(task.name)}</th><td>{e(t('planned'))} {e(planned)}<br>"
+                f"{e(t('actual'))} {e(actual)}<br><b>{e(status)}</b></td></tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append(f"<p style='color:#6a7480'>{e(t('no_linked_tasks'))}</p>")
+    parts.append(f"<h4 style='margin:8px 0 4px'>{e(t('properties'))}</h4>")
+    for i, group in enumerate(detail.groups):
+        kind = t("quantities") if group.kind == "qto" else t("properties")
+        opened = " open" if i == 0 else ""
+        parts.append(f"<details{opened}><summary>{e(group.name)} <small>({e(kind)})</small></summary>")
+        parts.append("<table class='erji-kv'>")
+        for name, value in group.values.items():
+            unit = group.units.get(name, "")
+            shown = f"{value} {unit}".strip() if value is not None else "—"
+            parts.append(f"<tr><th>{e(str(name))}</th><td>{e(shown)}</td></tr>")
+        parts.append("</table></details>")
+    style = (
+        "<style>.erji-kv{border-collapse:collapse;width:100%;font-size:12px}"
+        ".erji-kv th{text-align:left;font-weight:500;color:#44505f;padding:2px 6px 2px 0;"
+        "vertical-align:top;width:40%}"
+        ".erji-kv td{padding:2px 0;word-break:break-all}</style>"
+    )
+    return style + "".join(parts)
