@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import panel as pn
 from fastapi import FastAPI
@@ -60,6 +61,25 @@ def _initial_params() -> dict:
     return params
 
 
+def _mirror_in_url(page: ModelPage) -> None:
+    """Keep the address bar equal to the page's state, so copying it shares the view.
+
+    One way only (page → URL): the URL was read once, checked, by ``_initial_params``;
+    Panel's two-way ``Location.sync`` would re-apply the original query when the browser
+    connects, undoing the page's corrections (e.g. an unknown revision replaced by the newest).
+    """
+    location = pn.state.location
+
+    def update(*_events) -> None:
+        query = {}
+        for name, key in _URL_PARAMS.items():
+            value = getattr(page, name)
+            query[key] = "" if value is None else str(value)
+        location.search = "?" + urlencode({k: v for k, v in query.items() if v})
+
+    page.param.watch(update, list(_URL_PARAMS))
+
+
 def mount_pages(
     app: FastAPI,
     *,
@@ -79,9 +99,7 @@ def mount_pages(
             return pn.pane.HTML(f"<p><a href='/login'>{text('session_expired', language)}</a></p>")
         page = ModelPage(client=client, today=today(), **params)
         pn.state.onload(page.load)
-        pn.state.location.sync(
-            page, _URL_PARAMS, on_error=lambda failed: log.info("ignored URL values %s", failed)
-        )
+        _mirror_in_url(page)
 
         def closed(_context) -> None:
             asyncio.get_event_loop().create_task(client.close())
@@ -100,3 +118,7 @@ def mount_pages(
         secret_key=secret_key.encode("utf-8"),
         sign_sessions=True,
     )
+    # Pages are not API operations: keep them out of the OpenAPI schema and /docs.
+    for route in app.routes:
+        if getattr(route, "path", None) in PAGE_PATHS and hasattr(route, "include_in_schema"):
+            route.include_in_schema = False

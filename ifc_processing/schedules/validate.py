@@ -109,17 +109,23 @@ def _check_task(path: Path, task: TaskRecord, describe, notes: list[str]) -> Non
     ):
         if value is not None and (len(value) > limit or "\x00" in value):
             shown = value[:40].replace("\x00", "\\0")
-            raise ScheduleError(path, f"task {shown!r}…: its {field} is over {limit} characters or holds a NUL")
+            raise ScheduleError(
+                path, f"task {shown!r}…: its {field} is over {limit} characters or holds a NUL"
+            )
     for field in _DATE_FIELDS:
         value = getattr(task, field)
         if value is not None and not EARLIEST <= value <= LATEST:
             raise ScheduleError(
-                path, f"{describe(task.key)}: {field.replace('_', ' ')} {value} is outside {EARLIEST.year}–{LATEST.year}"
+                path,
+                f"{describe(task.key)}: {field.replace('_', ' ')} {value} "
+                f"is outside {EARLIEST.year}–{LATEST.year}",
             )
     for field in ("duration_days", "percent_complete", "total_float_days"):
         value = getattr(task, field)
         if value is not None and not math.isfinite(value):
-            raise ScheduleError(path, f"{describe(task.key)}: {field.replace('_', ' ')} is not a finite number")
+            raise ScheduleError(
+                path, f"{describe(task.key)}: {field.replace('_', ' ')} is not a finite number"
+            )
     if (
         task.planned_start is not None
         and task.planned_finish is not None

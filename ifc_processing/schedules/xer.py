@@ -34,9 +34,8 @@ file order.
 
 from __future__ import annotations
 
-import math
-
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 

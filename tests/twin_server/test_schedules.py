@@ -417,3 +417,24 @@ def test_corpus_ms_project_schedule_and_its_globalid_table(api, corpus) -> None:
         files={"file": (table.name, table.read_bytes())},
     )
     assert again.json()["added"] == 0  # the same links twice are stored once
+
+
+def test_tasks_of_one_element_are_the_ifc_tasks_producing_it(api, site) -> None:
+    """The element filter the viewer's side panel uses: exactly the tasks linked to it."""
+    base, schedule_id, revision_id = site["base"], site["schedule"]["id"], site["revision"]["id"]
+    produced = _products_of_tasks(site["ifc"])
+    url = f"{base}/schedules/{schedule_id}/tasks"
+    for global_id in sorted(produced)[:3]:
+        response = api.as_user("bim", "GET", url, params={"revision": revision_id, "element": global_id})
+        assert response.status_code == 200, response.text
+        assert {t["key"] for t in response.json()} == produced[global_id]
+        assert all(t["status"] is not None for t in response.json())
+    # Bad requests: no revision to resolve against, an unknown element, a malformed one.
+    some = sorted(produced)[0]
+    assert api.as_user("bim", "GET", url, params={"element": some}).status_code == 422
+    unknown = api.as_user("bim", "GET", url, params={"revision": revision_id, "element": "0" * 22})
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    malformed = api.as_user("bim", "GET", url, params={"revision": revision_id, "element": "x'; drop"})
+    assert malformed.status_code == 422
+    other_region = api.as_user("west_bim", "GET", url, params={"revision": revision_id, "element": some})
+    assert other_region.status_code == 404

@@ -95,7 +95,7 @@ class ModelPage(pn.viewable.Viewer):
     def _build_widgets(self) -> None:
         self.title = pn.pane.HTML("", margin=(4, 10), styles={"font-size": "18px", "font-weight": "600"})
         self.language = pn.widgets.RadioButtonGroup(
-            options={"中文": "zh", "English": "en"}, value=self.lang, button_type="light", width=150
+            options={"中文": "zh", "English": "en"}, value=self.lang, width=150
         )
         self.language.link(self, value="lang")
         self.revision_select = pn.widgets.Select(width=220)
@@ -197,12 +197,22 @@ class ModelPage(pn.viewable.Viewer):
         self._fill_schedule_options()
         self._fill_revision_options()
         self._show_title()
+        self._show_user()
         self._show_tasks()
         if self._element is not None or not self.element:
             self._show_element(self._element, self._element_tasks)
 
     _element: ElementDetail | None = None
     _element_tasks: list[TaskRow] = []  # noqa: RUF012 (replaced per selection, never mutated)
+
+    _username = ""
+
+    def _show_user(self) -> None:
+        if self._username:
+            self.user_line.object = (
+                f"{html.escape(self._t('signed_in_as'))}: <b>{html.escape(self._username)}</b> · "
+                f"<a href='/login?logout=1&lang={self.lang}'>{html.escape(self._t('log_out'))}</a>"
+            )
 
     def _show_title(self) -> None:
         self.title.object = html.escape(
@@ -235,11 +245,8 @@ class ModelPage(pn.viewable.Viewer):
     async def load(self) -> None:
         """Resolve project / revision / schedule / date (from the URL or defaults) and show them."""
         try:
-            me = await self._client.whoami()
-            self.user_line.object = (
-                f"{html.escape(self._t('signed_in_as'))}: <b>{html.escape(me)}</b> · "
-                f"<a href='/login?logout=1'>{html.escape(self._t('log_out'))}</a>"
-            )
+            self._username = await self._client.whoami()
+            self._show_user()
             if self.project_id is None:
                 self.project_id = await self._first_project_with_model()
                 if self.project_id is None:
@@ -274,7 +281,10 @@ class ModelPage(pn.viewable.Viewer):
         return None
 
     async def _show_revision(self) -> None:
-        revision = next(r for r in self._revisions if r.id == self.revision_id)
+        revision = next((r for r in self._revisions if r.id == self.revision_id), None)
+        if revision is None:
+            self._warn(self._t("not_found"))
+            return
         await self._load_tasks(initial=True)
         self.scene.fourd_url = (
             self._client.fourd_url(self.project_id, revision.id, self.schedule_id) if self.schedule_id else ""

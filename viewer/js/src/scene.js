@@ -135,7 +135,8 @@ function readTable(gltf) {
     globalIds: table.global_ids,
     classes: table.classes ?? [],
     classIndex: toInt32(table.class_index),
-    storeys: table.storeys ?? [],
+    // Storeys are {global_id, name}; the UI filters by name (what users see and share).
+    storeys: (table.storeys ?? []).map((s) => (typeof s === 'string' ? s : s.name || s.global_id)),
     storeyIndex: toInt32(table.storey_index),
     originM: table.origin_m ?? [0, 0, 0],
   };

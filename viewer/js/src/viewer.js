@@ -18,6 +18,7 @@ import { elementStatus, isoDate } from './status.js';
 import { Legend, Timeline, Toolbar, injectStyles } from './overlays.js';
 
 const DAY_SYNC_MS = 250;
+const MARGIN_DAYS = 7;
 
 export function render({ model, el }) {
   injectStyles(el);
@@ -198,7 +199,8 @@ export function render({ model, el }) {
     const span = scheduleSpan(columns);
     if (span) {
       if (state.day === null || state.day === undefined) state.day = span.first;
-      timeline.show({ first: span.first, last: span.last, day: state.day, labels: labels() });
+      // A week either side, so the user sees the site before the first task and after the last.
+      timeline.show({ first: span.first - MARGIN_DAYS, last: span.last + MARGIN_DAYS, day: state.day });
     }
   }
 

@@ -1,0 +1,111 @@
+"""The browser pages' door: the log-in page and the session gate in front of Panel pages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.twin_server.conftest import PASSWORD
+
+
+def _session(api, user: str) -> tuple[str, str]:
+    """A browser log-in: the session cookie and its CSRF secret."""
+    response = api.client.post("/api/auth/session", json={"username": user, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return response.cookies["twin_session"], response.json()["csrf_token"]
+
+
+def test_a_page_without_a_session_sends_the_browser_to_log_in(api) -> None:
+    response = api.client.get("/viewer/model?project=3&date=2025-01-02")
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query)["next"] == ["/viewer/model?project=3&date=2025-01-02"]
+    # A forged or stale cookie is no session either.
+    forged = api.client.get("/viewer/model", headers={"Cookie": "twin_session=not.a.token"})
+    assert forged.status_code == 303
+    assert api.client.get("/").headers["location"] == "/viewer/model"
+
+
+def test_a_logged_in_user_gets_the_page_without_the_session_cookie_in_it(api) -> None:
+    cookie, csrf = _session(api, "inspector")
+    response = api.client.get("/viewer/model", headers={"Cookie": f"twin_session={cookie}"})
+    assert response.status_code == 200, response.text
+    assert "text/html" in response.headers["content-type"]
+    # Panel embeds a session token in the page; the HttpOnly cookie must not be in it.
+    assert cookie not in response.text
+    assert "twin_session" not in response.text
+    # Logging out ends the session: the same cookie no longer opens the page.
+    logout = api.client.request(
+        "DELETE", "/api/auth/session", headers={"Cookie": f"twin_session={cookie}", "X-CSRF-Token": csrf}
+    )
+    assert logout.status_code == 204
+    assert api.client.get("/viewer/model", headers={"Cookie": f"twin_session={cookie}"}).status_code == 303
+
+
+def test_a_page_websocket_without_a_session_is_refused(api) -> None:
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "path": "/viewer/model/ws",
+        "raw_path": b"/viewer/model/ws",
+        "query_string": b"",
+        "headers": [(b"cookie", b"twin_session=forged")],
+        "subprotocols": ["bokeh", "token"],
+        "scheme": "ws",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "root_path": "",
+        "asgi": {"version": "3.0"},
+    }
+    asyncio.run(api.app(scope, receive, send))
+    assert sent and sent[0]["type"] == "websocket.close" and sent[0]["code"] == 4401
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "words"),
+    [("", "zh", ["登录", "用户名", "密码"]), ("?lang=en", "en", ["Log in", "User name", "Password"])],
+)
+def test_the_login_page_speaks_both_languages(api, query, language, words) -> None:
+    response = api.client.get(f"/login{query}")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert f'lang="{"zh-CN" if language == "zh" else "en"}"' in response.text
+    for word in words:
+        assert word in response.text
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", response.text)  # nothing from another host
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/viewer/model?project=4", "/viewer/model?project=4"),
+        ("//evil.example/x", "/viewer/model"),
+        ("https://evil.example/", "/viewer/model"),
+        ("/\\evil.example", "/viewer/model"),
+        ("/x</script><script>alert(1)</script>", None),
+    ],
+)
+def test_login_only_returns_to_a_path_of_this_site(api, target, expected) -> None:
+    response = api.client.get("/login", params={"next": target})
+    assert response.status_code == 200
+    next_value = re.search(r"const NEXT = (\"[^\"]*\")", response.text).group(1)
+    assert "</script>" not in next_value and "<" not in next_value
+    if expected is not None:
+        assert next_value == f'"{expected}"'
+
+
+def test_login_page_rejects_oversized_parameters(api) -> None:
+    response = api.client.get("/login", params={"next": "/" + "a" * 5000})
+    assert response.status_code == 422
+    assert set(response.json()) == {"error", "detail"}

@@ -1,0 +1,209 @@
+"""The project model page in a real browser (Debian's chromium, software WebGL), end to end:
+log in, open the generated sample building with its 4D schedule, and check what a user
+sees — pixels change colour with the timeline, a click shows the element, tasks frame
+their elements, the language switches — with no request to any other host."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from sample_models.generate import write_building
+from tests.twin_server.conftest import live_server
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DEMO_PASSWORD = "erji-demo-2026"
+EPOCH = dt.date(1970, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """``twin demo`` + ``twin serve`` (what ``make run`` does) on a small sample building,
+    with every task reported done exactly as planned, so dates map to known statuses."""
+    folder = tmp_path_factory.mktemp("viewer")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWIN_")}
+    env |= {"TWIN_DEVELOPMENT": "1", "TWIN_DATA_DIR": str(folder / "data")}
+    sample = write_building(folder / "sample.ifc", storeys=2, bays_x=3, bays_y=2)
+    twin = Path(sys.executable).with_name("twin")
+    subprocess.run([str(twin), "demo", "--sample", str(sample)], env=env, cwd=folder, check=True, timeout=300)
+    with live_server(env, folder, folder / "server.log") as base:
+        http = httpx.Client(base_url=base, timeout=60)
+        token = http.post("/api/auth/token", data={"username": "bim", "password": DEMO_PASSWORD}).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        project = next(p for p in http.get("/api/projects").json() if p["code"] == "SH-PD-01")
+        pid = project["id"]
+        model = http.get(f"/api/projects/{pid}/models").json()[0]
+        revision = http.get(f"/api/projects/{pid}/models/{model['id']}/revisions").json()[0]
+        schedule = http.get(f"/api/projects/{pid}/schedules").json()[0]
+        tasks = http.get(f"/api/projects/{pid}/schedules/{schedule['id']}/tasks").json()
+        for task in tasks:
+            if task["is_summary"] or not task["planned_start"]:
+                continue
+            reported = http.put(
+                f"/api/projects/{pid}/schedules/{schedule['id']}/progress",
+                params={"task_key": task["key"]},
+                json={"actual_start": task["planned_start"], "actual_finish": task["planned_finish"]},
+            )
+            assert reported.status_code == 200, reported.text
+        yield {
+            "base": base,
+            "project": pid,
+            "revision": revision["id"],
+            "schedule": schedule["id"],
+            "tasks": {t["index"]: t for t in tasks},
+            "log": folder / "server.log",
+        }
+        http.close()
+
+
+def _log_in(page, base: str, target: str) -> None:
+    page.goto(f"{base}{target}")
+    page.wait_for_url("**/login?**")
+    page.fill("#username", "bim")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/viewer/model**")
+    page.wait_for_selector(".erji-viewer[data-first-frame=yes]", timeout=90_000)
+
+
+def _pixel(page, point) -> tuple[int, int, int]:
+    """The rendered colour at a canvas point (CSS px), read from a real screenshot."""
+    canvas = page.locator(".erji-viewport canvas")
+    box = canvas.bounding_box()
+    png = page.screenshot(
+        clip={"x": box["x"] + point["x"] - 1, "y": box["y"] + point["y"] - 1, "width": 3, "height": 3}
+    )
+    return Image.open(io.BytesIO(png)).convert("RGB").getpixel((1, 1))
+
+
+def _day(iso: str) -> int:
+    return (dt.date.fromisoformat(iso) - EPOCH).days
+
+
+def _set_timeline(page, day: int) -> None:
+    page.locator(".erji-timeline [data-role=slider]").fill(str(day))
+    page.wait_for_function(f"window.erjiViewer.state.day === {day}")
+    page.evaluate("window.erjiViewer.scene.renderNow()")  # the frame the screenshot reads
+
+
+def test_model_page_end_to_end(demo, browser_page) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1500, "height": 900})
+    base = demo["base"]
+    _log_in(page, base, "/viewer/model")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # The URL now names the project, revision, schedule and date the page chose.
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["project"] == [str(demo["project"])]
+    assert query["revision"] == [str(demo["revision"])]
+    assert query["schedule"] == [str(demo["schedule"])]
+
+    # An element that is in a task and visible from the home view, at a date where all is built.
+    all_days = [
+        _day(t[k]) for t in demo["tasks"].values() for k in ("planned_start", "planned_finish") if t[k]
+    ]
+    first, last = min(all_days), max(all_days)
+    _set_timeline(page, last)
+    target = page.evaluate(
+        """() => {
+          const v = window.erjiViewer, ids = v.scene.table.globalIds, tasks = v.state.fourd.taskIndex;
+          for (let row = ids.length - 1; row >= 0; row--) {
+            if (tasks[row] < 0) continue;
+            const point = v.visiblePoint(ids[row]);
+            if (point) return {row, globalId: ids[row], task: tasks[row], point};
+          }
+          return null;
+        }"""
+    )
+    assert target is not None, "no element of a task is visible"
+    task = demo["tasks"][target["task"]]
+    start, finish = _day(task["planned_start"]), _day(task["planned_finish"])
+
+    # Timeline: before anything starts the element is a ghost (near the background); while
+    # its task runs it is amber; once finished it is green.
+    _set_timeline(page, first - 1)
+    r, g, b = _pixel(page, target["point"])
+    assert min(r, g, b) > 180 and max(r, g, b) - min(r, g, b) < 40, (r, g, b)  # pale grey, no status colour
+    if finish > start:
+        _set_timeline(page, start)
+        r, g, b = _pixel(page, target["point"])
+        assert r > b + 60 and g > b + 20, ("in progress should be amber", (r, g, b))
+    _set_timeline(page, finish)
+    r, g, b = _pixel(page, target["point"])
+    assert g > r + 40 and g > b + 30, ("done should be green", (r, g, b))
+    page.screenshot(path=str(ARTIFACTS / "viewer-4d-done.png"))
+    legend = page.locator("[data-role=legend] .row[data-key=done] .count")
+    assert int(legend.inner_text()) > 0
+
+    # The timeline date reaches Python: the URL follows, and the task list shows that day's tasks.
+    page.wait_for_function(f"location.search.includes('date={task['planned_finish']}')")
+
+    # Picking: a click on the element selects it and the side panel shows its GlobalId.
+    canvas = page.locator(".erji-viewport canvas")
+    canvas.click(position={"x": target["point"]["x"], "y": target["point"]["y"]})
+    page.wait_for_selector(f"[data-role=global-id]:has-text('{target['globalId']}')", timeout=30_000)
+    page.wait_for_function(f"location.search.includes('element={target['globalId']}')")
+    r, g, b = _pixel(page, target["point"])
+    assert b > r + 80, ("the selection is drawn in the highlight colour", (r, g, b))
+    page.screenshot(path=str(ARTIFACTS / "viewer-picked.png"))
+
+    # Clicking a task in the list selects and frames all of that task's elements.
+    row = page.locator(".tabulator-row").first
+    row.wait_for(timeout=30_000)
+    row.click()
+    page.wait_for_function("window.erjiViewer.state.selected.reduce((a, b) => a + b, 0) > 1", timeout=30_000)
+    chosen = page.evaluate(
+        """() => {
+          const s = window.erjiViewer.state, rows = [];
+          s.selected.forEach((v, i) => v && rows.push(s.fourd.taskIndex[i]));
+          return [...new Set(rows)];
+        }"""
+    )
+    assert len(chosen) == 1  # exactly one task's elements
+
+    # Language: Chinese by default, English on request, from the same catalogue.
+    assert page.locator("[data-role=legend]").inner_text().startswith("进度状态")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("[data-role=legend]")).to_contain_text("Schedule status", timeout=30_000)
+    assert page.locator("[data-role=play]").inner_text() == "Play"
+    page.wait_for_function("location.search.includes('lang=en')")
+    page.screenshot(path=str(ARTIFACTS / "viewer-english.png"))
+
+    # The shared link reopens the same view: same date, same selection.
+    shared = page.url
+    page.goto(shared)
+    page.wait_for_selector(".erji-viewer[data-first-frame=yes]", timeout=90_000)
+    page.wait_for_selector(f"[data-role=global-id]:has-text('{target['globalId']}')", timeout=30_000)
+    assert page.evaluate("window.erjiViewer.state.day") == finish
+
+    # Nothing came from another host (blob: and data: URLs are made by the page itself).
+    hosts = {urlsplit(u).netloc for u in page.requested if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(base).netloc}, sorted(set(page.requested))
+    # The GLB and the 4D payload came over HTTP, not through the websocket.
+    assert any(u.endswith(".glb") for u in page.requested)
+    assert any("/4d?schedule=" in u for u in page.requested)
+    assert "Traceback" not in demo["log"].read_text()
+
+
+def test_a_link_to_a_revision_the_user_cannot_see_shows_a_message_not_an_error(demo, browser_page) -> None:
+    page = browser_page
+    _log_in(page, demo["base"], f"/viewer/model?project={demo['project']}")
+    page.goto(f"{demo['base']}/viewer/model?project=999999&lang=en")
+    page.wait_for_selector("text=No such project or revision, or no access.", timeout=30_000)
+    page.goto(
+        f"{demo['base']}/viewer/model?project={demo['project']}&revision=999999&element=bad&date=2025-99-01"
+    )
+    page.wait_for_selector(".erji-viewer[data-first-frame=yes]", timeout=90_000)
+    assert "revision=999999" not in page.url  # the page fell back to the newest revision
+    assert "Traceback" not in demo["log"].read_text()

@@ -1,0 +1,100 @@
+"""``TwinClient`` against the real app in-process (both databases): what the pages read,
+as which user, and the errors they must turn into messages."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+import pytest
+
+from sample_models.generate import write_building
+from tests.twin_server.conftest import api  # noqa: F401 (the fixture)
+from viewer.client import NotAuthenticated, NotFound, TwinClient
+
+
+@pytest.fixture(scope="module")
+def site(api, tmp_path_factory):  # noqa: F811
+    path = write_building(tmp_path_factory.mktemp("client") / "b.ifc", storeys=2, bays_x=2, bays_y=1)
+    model = api.create_model("P-EAST", "client")
+    revision = api.upload("P-EAST", model["id"], path).json()
+    assert revision["processing"] == "succeeded"
+    imported = api.as_user(
+        "bim",
+        "POST",
+        f"/api/projects/{api.node('P-EAST')}/schedules/import",
+        data={"name": "进度"},
+        files={"file": (path.name, path.read_bytes())},
+    )
+    assert imported.status_code == 201, imported.text
+    return {"revision": revision}
+
+
+def _run(api, user_token: str, work):  # noqa: F811
+    async def main():
+        client = TwinClient(
+            base_url="http://twin.test", token=user_token, transport=httpx.ASGITransport(app=api.app)
+        )
+        try:
+            return await work(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+def test_the_client_reads_what_the_model_page_needs(api, site) -> None:  # noqa: F811
+    project_id = api.node("P-EAST")
+
+    async def work(client: TwinClient):
+        assert await client.whoami() == "bim"
+        projects = {p.id for p in await client.list_projects()}
+        revisions = await client.list_revisions(project_id)
+        schedules = await client.list_schedules(project_id)
+        tasks = await client.list_tasks(project_id, schedules[0].id, at=dt.date(2025, 3, 20))
+        revision = next(r for r in revisions if r.id == site["revision"]["id"])
+        some_element = (
+            await client._get(
+                f"/api/projects/{project_id}/revisions/{revision.id}/elements", ifc_class="IfcWall"
+            )
+        )["items"][0]["global_id"]
+        detail = await client.get_element(project_id, revision.id, some_element)
+        linked = await client.list_tasks(
+            project_id,
+            schedules[0].id,
+            at=dt.date(2025, 3, 20),
+            revision_id=revision.id,
+            global_id=some_element,
+        )
+        return projects, revision, schedules, tasks, detail, linked
+
+    projects, revision, schedules, tasks, detail, linked = _run(api, api.token("bim"), work)
+    assert project_id in projects and api.node("P-WEST") not in projects
+    assert revision.glb_url and revision.glb_url.endswith(".glb")
+    assert [s.name for s in schedules] == ["进度"]
+    assert tasks and all(t.index == i for i, t in enumerate(tasks))
+    assert detail.ifc_class == "IfcWall" and detail.storey_name in {"1F", "2F", "RF"}
+    assert any(g.name == "Pset_WallCommon" for g in detail.groups)
+    assert linked and {t.key for t in linked} <= {t.key for t in tasks}
+
+
+def test_another_regions_project_and_unknown_ids_are_not_found(api, site) -> None:  # noqa: F811
+    async def outside(client: TwinClient):
+        await client.get_project(api.node("P-WEST"))
+
+    async def unknown_element(client: TwinClient):
+        await client.get_element(api.node("P-EAST"), site["revision"]["id"], "0" * 22)
+
+    with pytest.raises(NotFound):
+        _run(api, api.token("bim"), outside)
+    with pytest.raises(NotFound):
+        _run(api, api.token("bim"), unknown_element)
+
+
+def test_an_ended_session_is_reported_as_such(api) -> None:  # noqa: F811
+    async def work(client: TwinClient):
+        await client.whoami()
+
+    with pytest.raises(NotAuthenticated):
+        _run(api, "not-a-token", work)
