@@ -155,7 +155,7 @@ def _import_sample_schedule(session, project_id: int, sample_ifc: Path) -> None:
     except IfcProcessingError as exc:  # a sample without a work schedule: nothing to import
         log.warning("no demo schedule: %s", exc)
         return
-    schedules.import_schedule(
+    info = schedules.import_schedule(
         session,
         project_id=project_id,
         name=_DEMO_SCHEDULE,
@@ -164,6 +164,38 @@ def _import_sample_schedule(session, project_id: int, sample_ifc: Path) -> None:
         file_sha256=hashlib.sha256(sample_ifc.read_bytes()).hexdigest(),
         user_id=None,
     )
+    _report_demo_progress(session, project_id, info.schedule_id)
+
+
+def _report_demo_progress(session, project_id: int, schedule_id: int) -> None:
+    """Site progress for the demo, so the 4D timeline shows every status: most tasks done
+    (one in four three days late, one in seven a day early), the next tenth started and
+    unfinished, the last sixth not started — deterministic, by planned start order."""
+    tasks = [
+        t
+        for t in schedules.task_table(session, project_id=project_id, schedule_id=schedule_id)
+        if not t.is_summary and t.planned_start and t.planned_finish
+    ]
+    tasks.sort(key=lambda t: (t.planned_start, t.index))
+    finished = int(len(tasks) * 0.75)
+    started = int(len(tasks) * 0.85)
+    day = dt.timedelta(days=1)
+    for i, task in enumerate(tasks[:started]):
+        start = task.planned_start + (day if i % 5 == 4 else 0 * day)
+        finish = None
+        if i < finished:
+            finish = task.planned_finish + (3 * day if i % 4 == 3 else -day if i % 7 == 6 else 0 * day)
+            finish = max(finish, start)
+        schedules.set_task_progress(
+            session,
+            project_id=project_id,
+            schedule_id=schedule_id,
+            task_key=task.key,
+            actual_start=start,
+            actual_finish=finish,
+            percent_complete=100.0 if finish else 50.0,
+            user_id=None,
+        )
 
 
 def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path) -> int | None:

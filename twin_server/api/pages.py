@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from viewer.app import PAGE_PATHS
@@ -120,6 +120,11 @@ def mount_pages(app: FastAPI, runtime: Runtime) -> None:
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
         return RedirectResponse(_HOME, status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        # Browsers ask on every page; "no icon" beats a 404 in every console.
+        return Response(status_code=204)
 
     @app.get("/login", include_in_schema=False)
     async def login(

@@ -291,9 +291,10 @@ def set_task_progress(
     actual_start: dt.date | None,
     actual_finish: dt.date | None,
     percent_complete: float | None,
-    user_id: int,
+    user_id: int | None,
 ) -> TaskInfo:
-    """Record a task's actual dates and % complete (they override the file's)."""
+    """Record a task's actual dates and % complete (they override the file's); ``user_id``
+    None for the system (e.g. the demo loader)."""
     tasks = {t.key: t for t in task_table(session, project_id=project_id, schedule_id=schedule_id)}
     if task_key not in tasks:
         raise NotFound(f"no task {task_key!r} in the latest version of schedule {schedule_id}")
