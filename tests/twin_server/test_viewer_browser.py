@@ -207,3 +207,77 @@ def test_a_link_to_a_revision_the_user_cannot_see_shows_a_message_not_an_error(d
     page.wait_for_selector(".erji-viewer[data-first-frame=yes]", timeout=90_000)
     assert "revision=999999" not in page.url  # the page fell back to the newest revision
     assert "Traceback" not in demo["log"].read_text()
+
+
+def _codes(page) -> dict[int, int]:
+    """How many elements carry each texel code (255 solid, 254 own colour, 64 ghost, 0 hidden)."""
+    return {
+        int(k): v
+        for k, v in page.evaluate(
+            """() => {
+              const t = window.erjiViewer.state.texels, n = window.erjiViewer.scene.table.count, c = {};
+              for (let i = 0; i < n; i++) c[t[4 * i + 3]] = (c[t[4 * i + 3]] || 0) + 1;
+              return c;
+            }"""
+        ).items()
+    }
+
+
+def _canvas_png(page) -> bytes:
+    page.evaluate("window.erjiViewer.scene.renderNow()")
+    return page.locator(".erji-viewport canvas").screenshot()
+
+
+def test_view_controls_filter_ghost_and_cut_the_model(demo, browser_page) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1500, "height": 900})
+    _log_in(page, demo["base"], "/viewer/model?lang=en")
+    count = page.evaluate("window.erjiViewer.scene.table.count")
+    storeys = page.evaluate("window.erjiViewer.scene.table.storeys")
+    storey_of = page.evaluate("Array.from(window.erjiViewer.scene.table.storeyIndex)")
+    on_first = sum(1 for s in storey_of if s == 0)
+
+    def select(label: str, option: str) -> None:
+        page.locator(f"select:has(option:text-is('{option}'))").select_option(label=option)
+
+    # Storey filter: "show only" hides every other storey; "isolate" ghosts them instead.
+    select("Storey", storeys[0])
+    page.wait_for_function(
+        f"(() => {{ const t = window.erjiViewer.state.texels; let h = 0;"
+        f" for (let i = 3; i < t.length; i += 4) h += t[i] === 0; return h >= {count - on_first}; }})()"
+    )
+    assert _codes(page).get(0, 0) >= count - on_first
+    page.get_by_role("button", name="Isolate (ghost the rest)").click()
+    page.wait_for_function("window.erjiViewer.state.texels.some((v, i) => i % 4 === 3 && v === 64)")
+    assert _codes(page).get(64, 0) >= count - on_first
+    select("Storey", "All storeys")
+
+    # Colour by class: every element solid, as many legend rows as classes shown.
+    select("Colour by", "IFC class")
+    expect(page.locator("[data-role=legend]")).to_contain_text("IFC class")
+    page.wait_for_function("window.erjiViewer.state.texels.every((v, i) => i % 4 !== 3 || v === 255)")
+    assert page.locator("[data-role=legend] .row").count() >= 3
+
+    # X-ray: with one element picked, everything else becomes a ghost.
+    first_gid = page.evaluate("window.erjiViewer.scene.table.globalIds[0]")
+    point = page.evaluate(f"window.erjiViewer.visiblePoint('{first_gid}')") or {"x": 700, "y": 420}
+    page.locator(".erji-viewport canvas").click(position=point)
+    page.wait_for_function("window.erjiViewer.state.selected.some((v) => v)")
+    xray = page.get_by_role("checkbox")  # the only one on the page: X-ray
+    xray.check()
+    page.wait_for_function(
+        f"(() => {{ const t = window.erjiViewer.state.texels; let g = 0;"
+        f" for (let i = 3; i < t.length; i += 4) g += t[i] === 64; return g === {count - 1}; }})()"
+    )
+    xray.uncheck()
+
+    # Section: a horizontal cut changes what is drawn; switching it off restores the view.
+    before = _canvas_png(page)
+    select("Section", "Horizontal (height)")
+    page.wait_for_function("window.erjiViewer.scene.shared.clippingPlanes.length === 1")
+    cut = _canvas_png(page)
+    assert cut != before
+    page.screenshot(path=str(ARTIFACTS / "viewer-section.png"))
+    select("Section", "Off")
+    page.wait_for_function("window.erjiViewer.scene.shared.clippingPlanes.length === 0")
+    assert _canvas_png(page) == before
