@@ -64,20 +64,22 @@ def _initial_params() -> dict:
 def _mirror_in_url(page: ModelPage) -> None:
     """Keep the address bar equal to the page's state, so copying it shares the view.
 
-    One way only (page → URL): the URL was read once, checked, by ``_initial_params``;
-    Panel's two-way ``Location.sync`` would re-apply the original query when the browser
-    connects, undoing the page's corrections (e.g. an unknown revision replaced by the newest).
+    One way only (page → URL): the URL was read once, checked, by ``_initial_params``.
+    Not Panel's ``Location.sync``: it would re-apply the original query when the browser
+    connects (undoing the page's corrections, e.g. an unknown revision replaced by the
+    newest), and it pushes a history entry per change (dozens while the timeline plays);
+    the 3D component replaces the URL in place instead.
     """
-    location = pn.state.location
 
     def update(*_events) -> None:
         query = {}
         for name, key in _URL_PARAMS.items():
             value = getattr(page, name)
             query[key] = "" if value is None else str(value)
-        location.search = "?" + urlencode({k: v for k, v in query.items() if v})
+        page.scene.url_query = "?" + urlencode({k: v for k, v in query.items() if v})
 
     page.param.watch(update, list(_URL_PARAMS))
+    update()
 
 
 def mount_pages(

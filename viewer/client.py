@@ -219,6 +219,17 @@ class TwinClient:
             for r in rows
         ]
 
+    async def task_elements(
+        self, project_id: int, revision_id: int, schedule_id: int, task_key: str
+    ) -> list[int]:
+        """GLB element-table rows of every element linked to the task in the revision."""
+        body = await self._get(
+            f"/api/projects/{project_id}/revisions/{revision_id}/4d/task-elements",
+            schedule=schedule_id,
+            task=task_key,
+        )
+        return [int(i) for i in body["glb_indices"]]
+
     async def get_element(self, project_id: int, revision_id: int, global_id: str) -> ElementDetail:
         r = await self._get(
             f"/api/projects/{project_id}/revisions/{revision_id}/elements/{quote(global_id, safe='')}"

@@ -21,6 +21,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "model_page_title": {"zh": "项目模型", "en": "Project model"},
     "language": {"zh": "语言", "en": "Language"},
     "log_out": {"zh": "退出登录", "en": "Log out"},
+    "log_out_confirm": {"zh": "确定退出二级孪生？", "en": "Log out of Erji Twin?"},
     "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
     # log-in page
     "login_title": {"zh": "登录", "en": "Log in"},

@@ -38,6 +38,7 @@ def test_a_logged_in_user_gets_the_page_without_the_session_cookie_in_it(api) ->
     # Panel embeds a session token in the page; the HttpOnly cookie must not be in it.
     assert cookie not in response.text
     assert "twin_session" not in response.text
+    assert response.headers["cache-control"] == "no-store"  # it embeds a Panel session token
     # Logging out ends the session: the same cookie no longer opens the page.
     logout = api.client.request(
         "DELETE", "/api/auth/session", headers={"Cookie": f"twin_session={cookie}", "X-CSRF-Token": csrf}
@@ -94,6 +95,11 @@ def test_the_login_page_speaks_both_languages(api, query, language, words) -> No
         ("https://evil.example/", "/viewer/model"),
         ("/\\evil.example", "/viewer/model"),
         ("/x</script><script>alert(1)</script>", None),
+        # Browsers strip tabs and newlines from URLs, which would turn these into "//evil…".
+        ("/\t/evil.example/phish", "/viewer/model"),
+        ("/\n/evil.example", "/viewer/model"),
+        ("/\r/evil.example", "/viewer/model"),
+        ("/\x7f/evil.example", "/viewer/model"),
     ],
 )
 def test_login_only_returns_to_a_path_of_this_site(api, target, expected) -> None:
@@ -109,3 +115,18 @@ def test_login_page_rejects_oversized_parameters(api) -> None:
     response = api.client.get("/login", params={"next": "/" + "a" * 5000})
     assert response.status_code == 422
     assert set(response.json()) == {"error", "detail"}
+
+
+@pytest.mark.parametrize("path", ["/components/foo", "/components/a/b/c", "/components/../../etc/passwd"])
+def test_unknown_page_resources_are_a_clear_4xx_not_a_500(api, path) -> None:
+    response = api.client.get(path)
+    assert response.status_code in (400, 404)
+    assert set(response.json()) == {"error", "detail"}
+
+
+def test_logging_out_takes_a_click_not_just_a_link(api) -> None:
+    page = api.client.get("/login", params={"logout": "1"}).text
+    assert "<form id='logout'>" in page and '<form id="login" autocomplete="on" hidden>' in page
+    # The DELETE runs only in the logout form's submit handler.
+    script = page[page.index("<script>") :]
+    assert script.index("method: 'DELETE'") > script.index("logoutForm.addEventListener('submit'")

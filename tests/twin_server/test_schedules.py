@@ -429,6 +429,26 @@ def test_tasks_of_one_element_are_the_ifc_tasks_producing_it(api, site) -> None:
         assert response.status_code == 200, response.text
         assert {t["key"] for t in response.json()} == produced[global_id]
         assert all(t["status"] is not None for t in response.json())
+    # A rule counts too, asked about this one element only.
+    column = next(e.GlobalId for e in site["ifc"].by_type("IfcColumn"))
+    other_task = next(
+        t["key"] for t in api.as_user("bim", "GET", url).json() if t["key"] not in produced[column]
+    )
+    rule = api.as_user(
+        "bim",
+        "POST",
+        f"{base}/schedules/{schedule_id}/rules",
+        json={"task_key": other_task, "filter": {"ifc_class": ["IfcColumn"]}},
+    )
+    assert rule.status_code == 201, rule.text
+    try:
+        with_rule = api.as_user("bim", "GET", url, params={"revision": revision_id, "element": column}).json()
+        assert {t["key"] for t in with_rule} == produced[column] | {other_task}
+        wall = next(e.GlobalId for e in site["ifc"].by_type("IfcWall"))
+        wall_tasks = api.as_user("bim", "GET", url, params={"revision": revision_id, "element": wall}).json()
+        assert other_task not in {t["key"] for t in wall_tasks} - produced[wall]
+    finally:
+        api.as_user("bim", "DELETE", f"{base}/schedules/{schedule_id}/rules/{rule.json()['id']}")
     # Bad requests: no revision to resolve against, an unknown element, a malformed one.
     some = sorted(produced)[0]
     assert api.as_user("bim", "GET", url, params={"element": some}).status_code == 422
@@ -438,3 +458,31 @@ def test_tasks_of_one_element_are_the_ifc_tasks_producing_it(api, site) -> None:
     assert malformed.status_code == 422
     other_region = api.as_user("west_bim", "GET", url, params={"revision": revision_id, "element": some})
     assert other_region.status_code == 404
+
+
+def test_task_elements_are_every_element_the_ifc_links_to_the_task(api, site) -> None:
+    base, schedule_id, revision_id = site["base"], site["schedule"]["id"], site["revision"]["id"]
+    produced = _products_of_tasks(site["ifc"])
+    members: dict[str, set[str]] = defaultdict(set)
+    for global_id, keys in produced.items():
+        for key in keys:
+            members[key].add(global_id)
+    listing = api.as_user(
+        "bim", "GET", f"{base}/revisions/{revision_id}/elements", params={"page_size": 1000}
+    ).json()["items"]
+    row_of = {e["global_id"]: e["glb_index"] for e in listing if e["glb_index"] is not None}
+    url = f"{base}/revisions/{revision_id}/4d/task-elements"
+    for key in sorted(members)[:4]:
+        response = api.as_user("inspector", "GET", url, params={"schedule": schedule_id, "task": key})
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "task_key": key,
+            "glb_indices": sorted(row_of[g] for g in members[key] if g in row_of),
+        }
+    unknown = api.as_user("bim", "GET", url, params={"schedule": schedule_id, "task": "no-such-task"})
+    assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
+    assert api.as_user("bim", "GET", url, params={"task": "x"}).status_code == 422
+    some = sorted(members)[0]
+    assert (
+        api.as_user("west_bim", "GET", url, params={"schedule": schedule_id, "task": some}).status_code == 404
+    )

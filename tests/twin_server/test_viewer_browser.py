@@ -10,6 +10,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -55,13 +56,30 @@ def demo(tmp_path_factory):
                 json={"actual_start": task["planned_start"], "actual_finish": task["planned_finish"]},
             )
             assert reported.status_code == 200, reported.text
+        # A second model of the project (not the default one) for links and switching.
+        other = http.post(f"/api/projects/{pid}/models", json={"name": "B 楼"}).json()
+        small = write_building(folder / "other.ifc", storeys=1, bays_x=1, bays_y=1)
+        with small.open("rb") as fh:
+            uploaded = http.post(
+                f"/api/projects/{pid}/models/{other['id']}/revisions",
+                data={"label": "B01"},
+                files={"file": ("other.ifc", fh.read())},
+            )
+        assert uploaded.status_code == 202, uploaded.text
+        other_revision = uploaded.json()["id"]
+        deadline = time.monotonic() + 120
+        while http.get(f"/api/projects/{pid}/revisions/{other_revision}").json()["processing"] != "succeeded":
+            assert time.monotonic() < deadline, "the second revision was not processed"
+            time.sleep(0.3)
         yield {
+            "other_revision": other_revision,
             "base": base,
             "project": pid,
             "revision": revision["id"],
             "schedule": schedule["id"],
             "tasks": {t["index"]: t for t in tasks},
             "log": folder / "server.log",
+            "http": http,
         }
         http.close()
 
@@ -158,19 +176,39 @@ def test_model_page_end_to_end(demo, browser_page) -> None:
     assert b > r + 80, ("the selection is drawn in the highlight colour", (r, g, b))
     page.screenshot(path=str(ARTIFACTS / "viewer-picked.png"))
 
-    # Clicking a task in the list selects and frames all of that task's elements.
+    # Clicking a task in the list selects and frames every element linked to that task,
+    # and the picked element gives way to it.
     row = page.locator(".tabulator-row").first
     row.wait_for(timeout=30_000)
+    wbs = row.locator(".tabulator-cell[tabulator-field='WBS']").inner_text().strip()
+    task = next(t for t in demo["tasks"].values() if t["wbs_code"] == wbs)
     row.click()
-    page.wait_for_function("window.erjiViewer.state.selected.reduce((a, b) => a + b, 0) > 1", timeout=30_000)
-    chosen = page.evaluate(
-        """() => {
-          const s = window.erjiViewer.state, rows = [];
-          s.selected.forEach((v, i) => v && rows.push(s.fourd.taskIndex[i]));
-          return [...new Set(rows)];
-        }"""
+    expected = (
+        demo["http"]
+        .get(
+            f"/api/projects/{demo['project']}/revisions/{demo['revision']}/4d/task-elements",
+            params={"schedule": demo["schedule"], "task": task["key"]},
+        )
+        .json()["glb_indices"]
     )
-    assert len(chosen) == 1  # exactly one task's elements
+    assert expected
+    page.wait_for_function(
+        f"window.erjiViewer.state.selected.reduce((a, b) => a + b, 0) === {len(expected)}", timeout=30_000
+    )
+    selected = page.evaluate(
+        "(() => { const r = []; window.erjiViewer.state.selected.forEach((v, i) => v && r.push(i));"
+        " return r; })()"
+    )
+    assert selected == expected
+    page.wait_for_function("!location.search.includes('element=')")
+    expect(page.locator("[data-role=global-id]")).to_have_count(0)
+    # Home brings the start view back; pick the element again for the link shared below.
+    page.locator("[data-role=home]").click()
+    page.evaluate("window.erjiViewer.scene.renderNow()")
+    point = page.evaluate(f"window.erjiViewer.visiblePoint('{target['globalId']}')")
+    assert point is not None
+    canvas.click(position=point)
+    page.wait_for_selector(f"[data-role=global-id]:has-text('{target['globalId']}')", timeout=30_000)
 
     # Language: Chinese by default, English on request, from the same catalogue.
     assert page.locator("[data-role=legend]").inner_text().startswith("进度状态")
@@ -281,3 +319,36 @@ def test_view_controls_filter_ghost_and_cut_the_model(demo, browser_page) -> Non
     select("Section", "Off")
     page.wait_for_function("window.erjiViewer.scene.shared.clippingPlanes.length === 0")
     assert _canvas_png(page) == before
+
+
+def test_a_link_to_another_revision_keeps_it_and_switching_swaps_the_model(demo, browser_page) -> None:
+    page = browser_page
+    page.set_viewport_size({"width": 1500, "height": 900})
+    base, pid, other = demo["base"], demo["project"], demo["other_revision"]
+    elements = demo["http"].get(f"/api/projects/{pid}/revisions/{other}/elements").json()["items"]
+    gid = elements[0]["global_id"]
+    _log_in(page, base, f"/viewer/model?project={pid}&revision={other}&element={gid}&lang=en")
+    # The page stays on the linked (non-default) revision, with its selection.
+    page.wait_for_selector(f"[data-role=global-id]:has-text('{gid}')", timeout=30_000)
+    assert f"revision={other}" in page.url and f"element={gid}" in page.url
+    count = page.evaluate("window.erjiViewer.scene.table.count")
+    assert count == len([e for e in elements if e["glb_index"] is not None])
+    geometries = page.evaluate("window.erjiViewer.scene.renderer.info.memory.geometries")
+    history = page.evaluate("history.length")
+
+    # Switch to the default revision and straight back: the last choice wins, and the GPU
+    # memory of the models left behind is freed.
+    revision_select = page.locator("select:has(option:text-is('B 楼 · B01'))")
+    default_label = revision_select.locator("option").first.inner_text()
+    revision_select.select_option(label=default_label)
+    page.wait_for_function(
+        f"window.erjiViewer.scene.table && window.erjiViewer.scene.table.count !== {count}"
+    )
+    revision_select.select_option(label="B 楼 · B01")
+    page.wait_for_function(f"window.erjiViewer.scene.table.count === {count}", timeout=30_000)
+    page.wait_for_function(f"location.search.includes('revision={other}')")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.erjiViewer.scene.table.count") == count
+    assert page.evaluate("window.erjiViewer.scene.renderer.info.memory.geometries") <= geometries
+    # The address bar follows in place: no history entry per change.
+    assert page.evaluate("history.length") == history

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import tornado.web
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -101,6 +102,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     return error_response(exc.status_code, code, exc.detail, dict(exc.headers or {}))
 
 
+async def _tornado_http_error(request: Request, exc: tornado.web.HTTPError):
+    # Panel's routes (its component files under /components/) raise Tornado's HTTPError for
+    # an unknown or disallowed path: a client error like any other, never a 500.
+    status = exc.status_code if 400 <= exc.status_code < 500 else 500
+    if status == 500:
+        return await _unexpected_error(request, exc)
+    return error_response(status, _HTTP_CODES.get(status, "http_error"), "no such page resource")
+
+
 async def _unexpected_error(request: Request, exc: Exception):
     log.exception("unhandled error in %s %s", request.method, request.url.path)
     return error_response(
@@ -112,4 +122,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(tornado.web.HTTPError, _tornado_http_error)
     app.add_exception_handler(Exception, _unexpected_error)

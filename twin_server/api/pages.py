@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
+import hmac
 import logging
 from http.cookies import SimpleCookie
 from urllib.parse import quote
@@ -71,7 +73,7 @@ class PageGate:
             return await response(scope, receive, send)
         reset = _session_token.set(token)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _no_store(send) if scope["type"] == "http" else send)
         finally:
             _session_token.reset(reset)
 
@@ -100,6 +102,18 @@ class PageGate:
         return morsel.value
 
 
+def _no_store(send: Send) -> Send:
+    """A page embeds its Panel session token: no cache (browser or proxy) may keep it."""
+
+    async def wrapped(message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+            message = {**message, "headers": [*headers, (b"cache-control", b"no-store")]}
+        await send(message)
+
+    return wrapped
+
+
 def mount_pages(app: FastAPI, runtime: Runtime) -> None:
     """Add the log-in page, the Panel pages and their gate to ``app``."""
     transport = httpx.ASGITransport(app=app)
@@ -114,7 +128,10 @@ def mount_pages(app: FastAPI, runtime: Runtime) -> None:
         app,
         client_for_page=client_for_page,
         today=dt.date.today,  # the server's calendar day: sites and server share a time zone
-        secret_key=runtime.settings.secret_key,
+        # Panel signs its session ids with a key of its own, derived from the server's secret.
+        secret_key=hmac.new(
+            runtime.settings.secret_key.encode(), b"panel-sessions", hashlib.sha256
+        ).hexdigest(),
     )
 
     @app.get("/", include_in_schema=False)

@@ -57,6 +57,11 @@ class TaskPublic(Public):
     light: str | None = Field(None, description="green, yellow, red")
 
 
+class TaskElementsPublic(Public):
+    task_key: str
+    glb_indices: list[int] = Field(description="rows of the GLB element table, ascending")
+
+
 class BaselineUpdate(Input):
     version: int | None = Field(
         None, ge=1, le=1_000_000, description="version number to pin; null: the previous version"

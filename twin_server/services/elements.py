@@ -323,11 +323,17 @@ def element_filter_from_dict(spec: dict) -> ElementFilter:
     )
 
 
-def matching_global_ids(session: Session, *, revision_id: int, where: ElementFilter) -> list[str]:
-    """GlobalIds of the revision's elements matching ``where`` (class names in any case)."""
+def matching_global_ids(
+    session: Session, *, revision_id: int, where: ElementFilter, among: str | None = None
+) -> list[str]:
+    """GlobalIds of the revision's elements matching ``where`` (class names in any case);
+    with ``among``, only whether that one element matches (an indexed lookup)."""
     if where.ifc_classes:
         where = replace(where, ifc_classes=_stored_classes(session, revision_id, where.ifc_classes))
-    return list(session.execute(_filtered(select(ElementRow.global_id), revision_id, where)).scalars())
+    query = _filtered(select(ElementRow.global_id), revision_id, where)
+    if among is not None:
+        query = query.where(ElementRow.global_id == among)
+    return list(session.execute(query).scalars())
 
 
 def _property_matches(condition: PropertyFilter) -> Select:

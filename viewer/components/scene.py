@@ -7,7 +7,7 @@ same pre-built file, ``--dev``/autoreload cannot fall back to a CDN import map.
 
 Python owns the state below; the browser fetches the GLB and the 4D payload itself by URL
 (never through the websocket), computes the 4D status for the day, and writes back only
-``selected_global_id`` and ``day`` (what the user did) and ``storey_names``,
+``selected_global_id``, ``day`` and ``playing`` (what the user did) and ``storey_names``,
 ``element_count``, ``load_error`` (what the GLB said).
 """
 
@@ -58,11 +58,17 @@ class ModelScene(JSComponent):
         default=0.5, bounds=(0.0, 1.0), doc="Where the cut is, 0..1 of the extent."
     )
     selected_global_id = param.String(default="", doc="The selected element (picked in 3D or set by Python).")
-    focus_task = param.Integer(default=-1, doc="Task index (4D payload) whose elements to select and frame.")
+    focus_rows = param.List(
+        default=[], item_type=int, doc="Element rows (GLB order) to select and frame, e.g. a task's elements."
+    )
+    url_query = param.String(
+        default="", doc="Query string the address bar should show (replaced in place: no history entry)."
+    )
     labels = param.Dict(default={}, doc="Strings for the overlays, from viewer.i18n (one language).")
     storey_names = param.List(default=[], item_type=str, doc="Set by the browser: storeys in the GLB.")
     element_count = param.Integer(default=0, doc="Set by the browser: elements in the GLB.")
     load_error = param.String(default="", doc="Set by the browser when the GLB or 4D payload fails.")
+    playing = param.Boolean(default=False, doc="Set by the browser while the timeline plays.")
 
     _esm = BUNDLE
     _bundle = BUNDLE

@@ -2,15 +2,15 @@
 
 Plain HTML (no Panel session, no web fonts, no external script): it posts the form to
 ``POST /api/auth/session``, which sets the HttpOnly session cookie, then goes to ``next``.
-With ``logout`` it first ends the session (``DELETE /api/auth/session`` with the CSRF
-header read from the ``twin_csrf`` cookie).
+With ``logout`` it first asks the user to confirm, then ends the session (``DELETE
+/api/auth/session`` with the CSRF header read from the ``twin_csrf`` cookie).
 """
 
 from __future__ import annotations
 
 import html
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ..i18n import LANGUAGES, text
 
@@ -59,6 +59,12 @@ def safe_next(target: str | None, default: str) -> str:
     ``//evil.example`` or ``https://…`` no (an open redirect is a phishing tool)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
+    # Browsers drop tabs and newlines from URLs: "/\t/evil.example" would become "//evil.example".
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
     return target
 
 
@@ -70,12 +76,20 @@ def login_page(*, language: str, next_url: str, logout: bool = False, expired: b
         {"failed": text("login_failed", language), "throttled": text("login_throttled", language)}
     )
     notice = f"<p class='notice'>{t('session_expired')}</p>" if expired else ""
+    # Logging out is a click, not a page load: a link from another site must not end a session.
+    logout_form = (
+        f"<form id='logout'><h1>{t('app_title')}</h1><p>{t('log_out_confirm')}</p>"
+        f"<button type='submit'>{t('log_out')}</button></form>"
+        if logout
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{t("login_title")} · {t("app_title")}</title>
 <style>{_CSS}</style></head><body>
-<form id="login" autocomplete="on">
+{logout_form}
+<form id="login" autocomplete="on"{" hidden" if logout else ""}>
 <h1>{t("app_title")} · {t("login_title")}</h1>{notice}
 <label for="username">{t("username")}</label><input id="username" name="username" required autofocus>
 <label for="password">{t("password")}</label>
@@ -87,9 +101,16 @@ def login_page(*, language: str, next_url: str, logout: bool = False, expired: b
 <script>
 const NEXT = {_js(next_url)}, MESSAGES = {_js_raw(messages)};
 const csrf = (document.cookie.match(/(?:^|; )twin_csrf=([^;]*)/) || [])[1];
-if ({"true" if logout else "false"} && csrf) {{
-  fetch('/api/auth/session', {{method: 'DELETE', headers: {{'X-CSRF-Token': decodeURIComponent(csrf)}}}});
-}}
+const logoutForm = document.getElementById('logout');
+if (logoutForm) logoutForm.addEventListener('submit', async (event) => {{
+  event.preventDefault();
+  if (csrf) {{
+    const headers = {{'X-CSRF-Token': decodeURIComponent(csrf)}};
+    await fetch('/api/auth/session', {{method: 'DELETE', headers}});
+  }}
+  logoutForm.hidden = true;
+  document.getElementById('login').hidden = false;
+}});
 document.getElementById('login').addEventListener('submit', async (event) => {{
   event.preventDefault();
   const body = JSON.stringify({{username: username.value, password: password.value}});

@@ -8,7 +8,10 @@ the server's API through ``TwinClient``; the 3D view fetches its GLB and 4D payl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import functools
 import html
 import logging
 from collections.abc import Callable, Sequence
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 _EPOCH = dt.date(1970, 1, 1)
 SIDEBAR_PX = 250
 PANEL_PX = 400
+# Scrubbing sends a day every 250 ms; the task list waits for this much quiet first.
+TASK_REFRESH_DELAY_S = 0.4
 
 
 def day_number(day: dt.date) -> int:
@@ -90,6 +95,7 @@ class ModelPage(pn.viewable.Viewer):
         self.scene.param.watch(self._on_scene_day, "day")
         self.scene.param.watch(self._on_scene_pick, "selected_global_id")
         self.scene.param.watch(self._on_storeys, "storey_names")
+        self.scene.param.watch(self._on_playing, "playing")
 
     # ---- layout ---------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -194,16 +200,21 @@ class ModelPage(pn.viewable.Viewer):
         self.tasks_title.object = (
             f"<b>{html.escape(t('active_tasks'))}</b> <small>{html.escape(t('task_hint'))}</small>"
         )
-        self._fill_schedule_options()
-        self._fill_revision_options()
+        with self._syncing():
+            self._fill_schedule_options()
+            self._fill_revision_options()
         self._show_title()
         self._show_user()
         self._show_tasks()
         if self._element is not None or not self.element:
-            self._show_element(self._element, self._element_tasks)
+            self._show_element(self._element, self._element_task_keys)
 
     _element: ElementDetail | None = None
-    _element_tasks: list[TaskRow] = []  # noqa: RUF012 (replaced per selection, never mutated)
+    _element_task_keys: frozenset[str] = frozenset()
+    _quiet = 0  # > 0 while the page itself changes widgets (see _syncing)
+    _task_ticket = 0
+    _element_ticket = 0
+    _focus_ticket = 0
 
     _username = ""
 
@@ -264,8 +275,9 @@ class ModelPage(pn.viewable.Viewer):
             self._schedules = await self._client.list_schedules(self.project_id)
             if self.schedule_id not in {s.id for s in self._schedules}:
                 self.schedule_id = self._schedules[0].id if self._schedules else None
-            self._fill_revision_options()
-            self._fill_schedule_options()
+            with self._syncing():
+                self._fill_revision_options()
+                self._fill_schedule_options()
             await self._show_revision()
         except NotAuthenticated:
             self._warn(self._t("session_expired"))
@@ -273,6 +285,15 @@ class ModelPage(pn.viewable.Viewer):
             self._warn(self._t("not_found"))
         except ViewerError as exc:
             self._warn(f"{self._t('server_error')}: {exc}")
+
+    @contextlib.contextmanager
+    def _syncing(self):
+        """Widget changes made by the page itself (filling options) are not user choices."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
 
     async def _first_project_with_model(self) -> int | None:
         for project in await self._client.list_projects():
@@ -285,7 +306,20 @@ class ModelPage(pn.viewable.Viewer):
         if revision is None:
             self._warn(self._t("not_found"))
             return
-        await self._load_tasks(initial=True)
+        day = self._parse_date(self.date)
+        self._tasks = []
+        if self.schedule_id:
+            self._tasks = await self._fetch_tasks(day or self._today)
+            span = _schedule_span(self._tasks)
+            if day is None and span:
+                # No date asked for: today, or the nearest end of the schedule.
+                day = min(max(self._today, span[0]), span[1])
+                if day != self._today:
+                    self._tasks = await self._fetch_tasks(day)
+        day = day or self._today
+        self.date = day.isoformat()
+        self.scene.day = day_number(day)
+        self._show_tasks()
         self.scene.fourd_url = (
             self._client.fourd_url(self.project_id, revision.id, self.schedule_id) if self.schedule_id else ""
         )
@@ -293,30 +327,12 @@ class ModelPage(pn.viewable.Viewer):
         self.color_mode.value = self.scene.color_mode
         self.scene.selected_global_id = self.element
         self.scene.glb_url = revision.glb_url or ""
-        if self.element:
-            await self._load_element()
+        await self._load_element()
 
-    async def _load_tasks(self, *, initial: bool = False) -> None:
-        if not self.schedule_id:
-            self._tasks = []
-            self._show_tasks()
-            return
-        day = self._parse_date(self.date) or self._today
-        self._tasks = await self._client.list_tasks(
+    async def _fetch_tasks(self, day: dt.date) -> list[TaskRow]:
+        return await self._client.list_tasks(
             self.project_id, self.schedule_id, at=day, revision_id=self.revision_id
         )
-        span = _schedule_span(self._tasks)
-        if initial and span and not self._parse_date(self.date):
-            # No date asked for: today, or the nearest end of the schedule.
-            clamped = min(max(self._today, span[0]), span[1])
-            if clamped != day:
-                day = clamped
-                self._tasks = await self._client.list_tasks(
-                    self.project_id, self.schedule_id, at=day, revision_id=self.revision_id
-                )
-        self.date = day.isoformat()
-        self.scene.day = day_number(day)
-        self._show_tasks()
 
     @staticmethod
     def _parse_date(value: str) -> dt.date | None:
@@ -326,19 +342,39 @@ class ModelPage(pn.viewable.Viewer):
             return None
 
     # ---- reactions ------------------------------------------------------------------
+    # Answers can come back out of order (the API runs requests in a thread pool), so every
+    # fetch takes a ticket and its result is dropped unless it is still the latest asked for.
     async def _on_scene_day(self, event) -> None:
-        if event.new is None:
+        if event.new is None or iso_date(event.new) == self.date:
             return
-        date = iso_date(event.new)
-        if date == self.date:
+        self.date = iso_date(event.new)
+        await self._refresh_tasks()
+
+    async def _on_playing(self, event) -> None:
+        if not event.new:  # playback stopped: one refresh for the day it stopped on
+            await self._refresh_tasks()
+
+    async def _refresh_tasks(self) -> None:
+        """The day's task list, once the timeline has settled: never while playing (the
+        status in the 3D view needs no server; the list catches up when playback stops),
+        and only the last of a quick series of scrubbed days."""
+        if self.scene.playing or not self.schedule_id:
             return
-        self.date = date
+        self._task_ticket += 1
+        ticket = self._task_ticket
+        await asyncio.sleep(TASK_REFRESH_DELAY_S)
+        if ticket != self._task_ticket:
+            return
+        day = self._parse_date(self.date) or self._today
         try:
-            await self._load_tasks()
-            if self.element:
-                await self._load_element()
+            tasks = await self._fetch_tasks(day)
         except ViewerError as exc:
-            self._warn(f"{self._t('server_error')}: {exc}")
+            return self._warn(f"{self._t('server_error')}: {exc}")
+        if ticket != self._task_ticket:
+            return
+        self._tasks = tasks
+        self._show_tasks()
+        self._show_element(self._element, self._element_task_keys)
 
     async def _on_scene_pick(self, event) -> None:
         if event.new == self.element:
@@ -346,19 +382,21 @@ class ModelPage(pn.viewable.Viewer):
         self.element = event.new
         await self._load_element()
 
-    async def _on_revision_choice(self, event) -> None:
-        if event.new is None or event.new == self.revision_id:
+    # Choice watchers are plain functions on purpose: ``_quiet`` must be read while the page
+    # is still filling the options; an async watcher would run after the flag is lowered.
+    def _on_revision_choice(self, event) -> None:
+        if self._quiet or event.new is None or event.new == self.revision_id:
             return
         self.revision_id = event.new
         self.element = ""
-        await self._reload()
+        pn.state.execute(self._reload)
 
-    async def _on_schedule_choice(self, event) -> None:
+    def _on_schedule_choice(self, event) -> None:
         new = event.new or None
-        if new == self.schedule_id:
+        if self._quiet or new == self.schedule_id:
             return
         self.schedule_id = new
-        await self._reload()
+        pn.state.execute(self._reload)
 
     async def _reload(self) -> None:
         try:
@@ -368,12 +406,27 @@ class ModelPage(pn.viewable.Viewer):
             self._warn(f"{self._t('server_error')}: {exc}")
 
     def _on_task_choice(self, event) -> None:
-        if not event.new:
+        if self._quiet or not event.new or event.new[0] >= len(self._active):
             return
-        task = self._active[event.new[0]] if event.new[0] < len(self._active) else None
-        if task is not None:
-            self.scene.focus_task = -1  # so choosing the same task again re-frames it
-            self.scene.focus_task = task.index
+        task = self._active[event.new[0]]
+        pn.state.execute(functools.partial(self._focus_task, task))
+
+    async def _focus_task(self, task: TaskRow) -> None:
+        """Select and frame every element linked to the chosen task (not only those whose
+        main task it is); the element selection gives way to it."""
+        self.element = ""
+        self.scene.selected_global_id = ""
+        await self._load_element()
+        self._focus_ticket += 1
+        ticket = self._focus_ticket
+        try:
+            rows = await self._client.task_elements(
+                self.project_id, self.revision_id, self.schedule_id, task.key
+            )
+        except ViewerError as exc:
+            return self._warn(f"{self._t('server_error')}: {exc}")
+        if ticket == self._focus_ticket:
+            self.scene.focus_rows = rows
 
     # ---- task list and element panel --------------------------------------------------
     def _show_tasks(self) -> None:
@@ -387,51 +440,54 @@ class ModelPage(pn.viewable.Viewer):
                 "index": task.index,
                 t("task_wbs"): task.wbs_code or "",
                 t("task_name"): task.name,
-                t("task_start"): (task.planned_start or "") and task.planned_start.isoformat(),
-                t("task_finish"): (task.planned_finish or "") and task.planned_finish.isoformat(),
+                t("task_start"): task.planned_start.isoformat() if task.planned_start else "",
+                t("task_finish"): task.planned_finish.isoformat() if task.planned_finish else "",
                 t("task_status"): t(f"status_{task.status}") if task.status else "",
                 t("task_delay"): task.delay_days if task.delay_days else "",
             }
             for task in self._active
         ]
-        columns = [
-            "index",
-            t("task_wbs"),
-            t("task_name"),
-            t("task_start"),
-            t("task_finish"),
-            t("task_status"),
-            t("task_delay"),
-        ]
-        self.task_table.value = pd.DataFrame(rows, columns=columns)
+        columns = ["index", *[t(k) for k in ("task_wbs", "task_name", "task_start", "task_finish")]]
+        columns += [t("task_status"), t("task_delay")]
+        with self._syncing():
+            self.task_table.value = pd.DataFrame(rows, columns=columns)
+            self.task_table.selection = []
         self.task_table.placeholder = t("no_active_tasks")
 
     async def _load_element(self) -> None:
+        """Detail and linked task keys of the selected element, once per selection (the
+        statuses shown come from the day's task list, so a date change needs no call)."""
+        self._element_ticket += 1
+        ticket = self._element_ticket
         if not self.element:
-            self._element, self._element_tasks = None, []
-            return self._show_element(None, [])
+            self._element, self._element_task_keys = None, frozenset()
+            return self._show_element(None, frozenset())
         try:
             detail = await self._client.get_element(self.project_id, self.revision_id, self.element)
-            tasks = []
+            keys: frozenset[str] = frozenset()
             if self.schedule_id:
-                tasks = await self._client.list_tasks(
+                linked = await self._client.list_tasks(
                     self.project_id,
                     self.schedule_id,
                     at=self._parse_date(self.date) or self._today,
                     revision_id=self.revision_id,
                     global_id=self.element,
                 )
+                keys = frozenset(t.key for t in linked)
         except NotFound:
-            self._element, self._element_tasks = None, []
-            self.element_panel.object = f"<p>{html.escape(self._t('element_not_found'))}</p>"
+            if ticket == self._element_ticket:
+                self._element, self._element_task_keys = None, frozenset()
+                self.element_panel.object = f"<p>{html.escape(self._t('element_not_found'))}</p>"
             return
         except ViewerError as exc:
-            self._warn(f"{self._t('server_error')}: {exc}")
-            return
-        self._element, self._element_tasks = detail, tasks
-        self._show_element(detail, tasks)
+            return self._warn(f"{self._t('server_error')}: {exc}")
+        if ticket != self._element_ticket:
+            return  # another element was picked meanwhile
+        self._element, self._element_task_keys = detail, keys
+        self._show_element(detail, keys)
 
-    def _show_element(self, detail: ElementDetail | None, tasks: list[TaskRow]) -> None:
+    def _show_element(self, detail: ElementDetail | None, keys: frozenset[str]) -> None:
+        tasks = [t for t in self._tasks if t.key in keys]
         self.element_panel.object = element_html(detail, tasks, self._t)
 
 

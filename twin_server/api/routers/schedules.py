@@ -32,6 +32,7 @@ from ...schemas.schedules import (
     LinksAdded,
     SchedulePublic,
     ScheduleVersionPublic,
+    TaskElementsPublic,
     TaskProgressUpdate,
     TaskPublic,
     VersionComparison,
@@ -370,6 +371,18 @@ def read_fourd(
     except ValueError as exc:  # dates spanning > 179 years: refused on input, but never a 500
         raise InvalidInput(f"the 4D dates cannot be encoded: {exc}; use format=json") from None
     return Response(payload, media_type="application/vnd.erji.4d")
+
+
+@router.get("/revisions/{revision_id}/4d/task-elements")
+def read_task_elements(
+    revision_id: Id, scope: Reader, session: SessionDep, schedule: IdQuery, task: TaskKey
+) -> TaskElementsPublic:
+    """Rows of the revision's GLB element table linked to one task (every link, not only
+    the main task the 4D payload carries): what the viewer selects when a task is chosen."""
+    rows = schedule_service.task_element_rows(
+        session, project_id=scope.project.id, schedule_id=schedule, revision_id=revision_id, task_key=task
+    )
+    return TaskElementsPublic(task_key=task, glb_indices=rows)
 
 
 @router.put("/elements/{global_id}/installed", status_code=204)

@@ -100,6 +100,10 @@ export class Legend {
       const order = names.map((_, c) => c).sort((a, b) => counts[b] - counts[a]);
       for (const c of order.slice(0, MAX_CATEGORIES)) rows.push([categoryColor(c), names[c], counts[c], names[c]]);
     }
+    // Redrawn on every repaint (every frame while playing): touch the DOM only on change.
+    const key = JSON.stringify([mode, labels[`legend_${mode}`], rows]);
+    if (key === this.shown) return;
+    this.shown = key;
     this.root.replaceChildren();
     if (!rows.length) return;
     const title = document.createElement('div');
@@ -128,8 +132,9 @@ const SPEEDS_DAYS_PER_S = [1, 7, 30];
 
 export class Timeline {
   /** @param {(day: number, opts: {final: boolean}) => void} onDay called for every day shown */
-  constructor(el, { onDay }) {
+  constructor(el, { onDay, onPlaying = () => {} }) {
     this.onDay = onDay;
+    this.onPlaying = onPlaying;
     this.root = document.createElement('div');
     this.root.className = 'erji-timeline';
     this.root.dataset.role = 'timeline';
@@ -217,13 +222,18 @@ export class Timeline {
     this.timer = requestAnimationFrame(tick);
     this.play.textContent = this.labels.pause ?? 'Pause';
     this.play.dataset.playing = 'yes';
+    this.onPlaying(true);
   }
 
   stop() {
-    if (this.timer) cancelAnimationFrame(this.timer);
-    if (this.timer) this.onDay(this.day, { final: true });
+    const wasPlaying = this.timer !== null;
+    if (wasPlaying) cancelAnimationFrame(this.timer);
     this.timer = null;
     this.play.textContent = this.labels.play ?? 'Play';
     delete this.play.dataset.playing;
+    if (wasPlaying) {
+      this.onPlaying(false);
+      this.onDay(this.day, { final: true });
+    }
   }
 }

@@ -204,9 +204,20 @@ export class ModelScene {
     return { table: this.table, bytes: buffer.byteLength };
   }
 
-  _build(root) {
+  /** Free the GPU side of the current model (solid and ghost meshes share geometry). */
+  _disposeModel() {
+    const geometries = new Set();
+    for (const mesh of [...this.model.children, ...this.ghosts.children]) {
+      geometries.add(mesh.geometry);
+      mesh.material.dispose();
+    }
+    geometries.forEach((g) => g.dispose());
     this.model.clear();
     this.ghosts.clear();
+  }
+
+  _build(root) {
+    this._disposeModel();
     const n = this.table.count;
     const rows = Math.max(1, Math.ceil(n / TEXTURE_WIDTH));
     this.texels = new Uint8Array(4 * TEXTURE_WIDTH * rows).fill(255);
@@ -323,6 +334,7 @@ export class ModelScene {
    * the model's extent (0..1); axis null removes the cut. Keeps what is below / behind.
    */
   setSection(axis, fraction) {
+    const before = this.shared.clippingPlanes.length;
     this.shared.clippingPlanes.length = 0;
     if (axis && !this.bounds.isEmpty()) {
       const k = { x: 0, y: 1, z: 2 }[axis];
@@ -331,8 +343,11 @@ export class ModelScene {
       this.sectionPlane.set(normal, at);
       this.shared.clippingPlanes.push(this.sectionPlane);
     }
-    // The planes array is shared by every material; its length is part of the program.
-    this.model.children.concat(this.ghosts.children).forEach((m) => (m.material.needsUpdate = true));
+    // The planes array is shared by every material; its length is part of the program, so
+    // only switching the cut on or off needs new programs (moving it is a uniform).
+    if (before !== this.shared.clippingPlanes.length) {
+      this.model.children.concat(this.ghosts.children).forEach((m) => (m.material.needsUpdate = true));
+    }
     this.requestRender();
   }
 
@@ -405,9 +420,9 @@ export class ModelScene {
     this.controls.dispose();
     this.texture?.dispose();
     this.pickTarget.dispose();
-    this.model.traverse((o) => o.material?.dispose());
-    this.ghosts.traverse((o) => o.material?.dispose());
+    this._disposeModel();
     this.renderer.dispose();
+    this.renderer.forceContextLoss();
     this.renderer.domElement.remove();
   }
 }

@@ -57,6 +57,9 @@ export function render({ model, el }) {
   const legend = new Legend(el);
   const timeline = new Timeline(el, {
     onDay: (day, { final }) => setDay(day, { final }),
+    onPlaying: (playing) => {
+      if (model.playing !== playing) model.playing = playing;
+    },
   });
 
   scene.onFrame = (ms) => {
@@ -124,12 +127,9 @@ export function render({ model, el }) {
     select(row >= 0 ? [row] : [], { frame });
   }
 
-  function selectTask(taskIndex) {
-    if (!state.fourd || taskIndex < 0) return select([]);
-    const rows = [];
-    const tasks = state.fourd.taskIndex;
-    for (let i = 0; i < tasks.length; i++) if (tasks[i] === taskIndex) rows.push(i);
-    select(rows, { frame: true });
+  function selectRows(rows) {
+    if (!scene.table) return;
+    select(rows.filter((r) => r >= 0 && r < scene.table.count), { frame: true });
   }
 
   viewport.addEventListener('pointerdown', (e) => {
@@ -160,25 +160,41 @@ export function render({ model, el }) {
   }
 
   // ---- loading --------------------------------------------------------------------
+  // A newer load (another revision or schedule chosen meanwhile) aborts the older one, and
+  // an older answer that still arrives is dropped: the view always shows the latest choice.
+  let modelLoad = null;
+  let fourdLoad = null;
+
   async function loadModel() {
+    modelLoad?.abort();
+    fourdLoad?.abort();
     if (!model.glb_url) return;
+    const controller = (modelLoad = new AbortController());
     el.dataset.state = 'loading';
+    delete el.dataset.firstFrame;
+    state.frameSeen = false;
     toolbar.status(labels().loading || '…');
     try {
-      const { table, bytes } = await scene.load(model.glb_url);
+      const { table, bytes } = await scene.load(model.glb_url, { signal: controller.signal });
+      if (controller !== modelLoad) return;
       metrics.glbBytes = bytes;
       state.texels = new Uint8Array(4 * table.count);
       state.status = new Uint8Array(table.count);
       state.selected = new Uint8Array(table.count);
+      readCustomColors();
       model.storey_names = table.storeys.slice();
       model.element_count = table.count;
+      model.load_error = '';
       toolbar.status('');
       el.dataset.state = 'loaded';
+      scene.setSection(model.section_axis || null, model.section_position);
       await loadFourD();
+      if (controller !== modelLoad) return;
       if (model.selected_global_id) selectGlobalId(model.selected_global_id, { frame: true });
-      else if (model.focus_task >= 0) selectTask(model.focus_task);
+      else if (model.focus_rows.length) selectRows(model.focus_rows);
       repaint();
     } catch (err) {
+      if (controller !== modelLoad) return; // superseded: not an error
       el.dataset.state = 'error';
       toolbar.status(`${labels().load_failed || 'error'}: ${err.message}`);
       model.load_error = String(err.message);
@@ -186,12 +202,17 @@ export function render({ model, el }) {
   }
 
   async function loadFourD() {
+    fourdLoad?.abort();
     state.fourd = null;
     timeline.hide();
     if (!model.fourd_url || !scene.table) return;
-    const response = await fetch(model.fourd_url, { credentials: 'same-origin' });
+    const controller = (fourdLoad = new AbortController());
+    const table = scene.table;
+    const response = await fetch(model.fourd_url, { credentials: 'same-origin', signal: controller.signal });
     if (!response.ok) throw new Error(`4D ${model.fourd_url}: HTTP ${response.status}`);
-    const columns = decodeFourD(await response.arrayBuffer());
+    const buffer = await response.arrayBuffer();
+    if (controller !== fourdLoad || table !== scene.table) return;
+    const columns = decodeFourD(buffer);
     if (columns.elementCount !== scene.table.count) {
       throw new Error(`4D payload has ${columns.elementCount} elements, the model ${scene.table.count}`);
     }
@@ -210,7 +231,7 @@ export function render({ model, el }) {
     try {
       await loadFourD();
     } catch (err) {
-      model.load_error = String(err.message);
+      if (err.name !== 'AbortError') model.load_error = String(err.message);
     }
     repaint();
   });
@@ -221,9 +242,15 @@ export function render({ model, el }) {
     repaint();
   });
   model.on(['color_mode', 'storey', 'storey_mode', 'xray', 'not_started'], () => repaint());
-  model.on('element_colors', () => {
+  // Custom colours count only if they fit this model exactly (an array made for another
+  // revision has another element order); read again whenever a model loads.
+  function readCustomColors() {
     const bytes = model.element_colors;
-    state.custom = bytes && scene.table && bytes.byteLength >= 4 * scene.table.count ? new Uint8Array(bytes) : null;
+    const fits = bytes && scene.table && bytes.byteLength === 4 * scene.table.count;
+    state.custom = fits ? new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength) : null;
+  }
+  model.on('element_colors', () => {
+    readCustomColors();
     repaint();
   });
   model.on('selected_global_id', () => {
@@ -233,7 +260,8 @@ export function render({ model, el }) {
       selectGlobalId(model.selected_global_id, { frame: true });
     }
   });
-  model.on('focus_task', () => selectTask(model.focus_task));
+  model.on('focus_rows', () => selectRows(model.focus_rows));
+  model.on('url_query', () => showQuery());
   model.on(['section_axis', 'section_position'], () =>
     scene.setSection(model.section_axis || null, model.section_position),
   );
@@ -242,7 +270,15 @@ export function render({ model, el }) {
     timeline.setLabels(labels());
     repaint();
   });
+  // The address bar mirrors the page state in place: no history entry per change.
+  function showQuery() {
+    if (!model.url_query) return;
+    window.history.replaceState(window.history.state, '', window.location.pathname + model.url_query);
+  }
+
   model.on('remove', () => {
+    modelLoad?.abort();
+    fourdLoad?.abort();
     timeline.stop();
     scene.dispose();
   });
@@ -267,6 +303,7 @@ export function render({ model, el }) {
   toolbar.setLabels(labels());
   timeline.setLabels(labels());
   scene.setSection(model.section_axis || null, model.section_position);
+  showQuery();
   loadModel();
 }
 
