@@ -135,12 +135,14 @@ def peak_rss_mb(path: Path) -> dict[str, float]:
 
 def generated_model(elements: int) -> Path:
     from sample_models import write_building
+    from sample_models.generate import layout_for_element_count
 
     path = CACHE / f"generated-{elements}.ifc"
     if not path.exists():
         CACHE.mkdir(exist_ok=True)
         started = time.perf_counter()
-        write_building(path, elements=elements)
+        storeys, bays_x, bays_y = layout_for_element_count(elements)
+        write_building(path, storeys=storeys, bays_x=bays_x, bays_y=bays_y)
         print(f"generated {path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
 

@@ -105,6 +105,21 @@ def test_the_4d_payload_follows_the_glb_order_and_the_ifc_links(api, site) -> No
     assert [(-1 if i is None else i) for i in as_json["task_index"]] == [int(i) for i in dates.task_index]
 
 
+def test_the_4d_payload_is_gzipped_for_clients_that_accept_it(api, site) -> None:
+    path = write_building(site["folder"] / "bigger-4d.ifc", storeys=4, bays_x=3, bays_y=2)
+    model = api.create_model("P-EAST", "4d-gzip")
+    revision = api.upload("P-EAST", model["id"], path).json()
+    assert revision["processing"] == "succeeded"
+    url = f"{site['base']}/revisions/{revision['id']}/4d"
+    params = {"schedule": site["schedule"]["id"]}
+    plain = api.as_user("site", "GET", url, params=params, headers={"Accept-Encoding": "identity"})
+    zipped = api.as_user("site", "GET", url, params=params, headers={"Accept-Encoding": "gzip, br"})
+    assert len(plain.content) > 1024 and "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.content == plain.content  # httpx decodes it: the same payload
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+
+
 def test_coverage_report_matches_the_ifc(api, site) -> None:
     url = f"{site['base']}/revisions/{site['revision']['id']}/coverage"
     report = api.as_user("bim", "GET", url, params={"schedule": site["schedule"]["id"]}).json()

@@ -153,6 +153,20 @@ def test_model_page_end_to_end(demo, browser_page) -> None:
     _set_timeline(page, first - 1)
     r, g, b = _pixel(page, target["point"])
     assert min(r, g, b) > 180 and max(r, g, b) - min(r, g, b) < 40, (r, g, b)  # pale grey, no status colour
+    assert page.evaluate("window.erjiViewer.scene.ghosts.parent !== null")  # the ghost layer is drawn
+    background = _pixel(page, {"x": 3, "y": 3})
+    assert sum(background) - (r + g + b) >= 6, (
+        "a ghost is a faint shell, not nothing",
+        (r, g, b),
+        background,
+    )
+    # "Hidden" instead of ghosted: the element vanishes into the background.
+    page.get_by_role("button", name="隐藏", exact=True).click()
+    page.wait_for_function("window.erjiViewer.scene.ghosts.parent === null")
+    page.evaluate("window.erjiViewer.scene.renderNow()")
+    assert _pixel(page, target["point"]) == background
+    page.get_by_role("button", name="半透明", exact=True).click()
+    page.wait_for_function("window.erjiViewer.scene.ghosts.parent !== null")
     if finish > start:
         _set_timeline(page, start)
         r, g, b = _pixel(page, target["point"])
@@ -181,13 +195,13 @@ def test_model_page_end_to_end(demo, browser_page) -> None:
     row = page.locator(".tabulator-row").first
     row.wait_for(timeout=30_000)
     wbs = row.locator(".tabulator-cell[tabulator-field='WBS']").inner_text().strip()
-    task = next(t for t in demo["tasks"].values() if t["wbs_code"] == wbs)
+    chosen_task = next(t for t in demo["tasks"].values() if t["wbs_code"] == wbs)
     row.click()
     expected = (
         demo["http"]
         .get(
             f"/api/projects/{demo['project']}/revisions/{demo['revision']}/4d/task-elements",
-            params={"schedule": demo["schedule"], "task": task["key"]},
+            params={"schedule": demo["schedule"], "task": chosen_task["key"]},
         )
         .json()["glb_indices"]
     )
@@ -224,6 +238,10 @@ def test_model_page_end_to_end(demo, browser_page) -> None:
     page.wait_for_selector(".erji-viewer[data-first-frame=yes]", timeout=90_000)
     page.wait_for_selector(f"[data-role=global-id]:has-text('{target['globalId']}')", timeout=30_000)
     assert page.evaluate("window.erjiViewer.state.day") == finish
+    page.wait_for_timeout(1000)  # any late reaction to the URL would show by now
+    shown_date = (EPOCH + dt.timedelta(days=finish)).isoformat()
+    assert f"schedule={demo['schedule']}" in page.url and f"date={shown_date}" in page.url
+    assert page.get_by_text("No such project or revision, or no access.").count() == 0
 
     # Nothing came from another host (blob: and data: URLs are made by the page itself).
     hosts = {urlsplit(u).netloc for u in page.requested if not u.startswith(("data:", "blob:"))}

@@ -212,6 +212,7 @@ class ModelPage(pn.viewable.Viewer):
     _element: ElementDetail | None = None
     _element_task_keys: frozenset[str] = frozenset()
     _quiet = 0  # > 0 while the page itself changes widgets (see _syncing)
+    _loaded = False  # project, revisions and schedules resolved (see _on_revision_choice)
     _task_ticket = 0
     _element_ticket = 0
     _focus_ticket = 0
@@ -246,7 +247,8 @@ class ModelPage(pn.viewable.Viewer):
         options = {self._t("no_schedule"): 0}
         options.update({s.name: s.id for s in self._schedules})
         self.schedule_select.options = options
-        self.schedule_select.value = self.schedule_id or 0
+        if (self.schedule_id or 0) in options.values():
+            self.schedule_select.value = self.schedule_id or 0
 
     def _warn(self, message: str) -> None:
         self.message.object = message
@@ -278,6 +280,7 @@ class ModelPage(pn.viewable.Viewer):
             with self._syncing():
                 self._fill_revision_options()
                 self._fill_schedule_options()
+            self._loaded = True
             await self._show_revision()
         except NotAuthenticated:
             self._warn(self._t("session_expired"))
@@ -384,8 +387,10 @@ class ModelPage(pn.viewable.Viewer):
 
     # Choice watchers are plain functions on purpose: ``_quiet`` must be read while the page
     # is still filling the options; an async watcher would run after the flag is lowered.
+    # Before ``load`` has finished, the selects only echo what the page put in them (Panel
+    # resets a value its options lack when the page first renders): never a user choice.
     def _on_revision_choice(self, event) -> None:
-        if self._quiet or event.new is None or event.new == self.revision_id:
+        if not self._loaded or self._quiet or event.new is None or event.new == self.revision_id:
             return
         self.revision_id = event.new
         self.element = ""
@@ -393,7 +398,7 @@ class ModelPage(pn.viewable.Viewer):
 
     def _on_schedule_choice(self, event) -> None:
         new = event.new or None
-        if self._quiet or new == self.schedule_id:
+        if not self._loaded or self._quiet or new == self.schedule_id:
             return
         self.schedule_id = new
         pn.state.execute(self._reload)

@@ -11,6 +11,9 @@ result.only = { counts: composeColors(out, { count: n, mode: 'status', status, s
 result.isolate = { counts: composeColors(out, { count: n, mode: 'status', status, storey: 1, storeyMode: 'isolate', storeyIndex }), texels: all() };
 const selected = Uint8Array.from([0, 0, 0, 1, 0, 0]);
 result.xray = { counts: composeColors(out, { count: n, mode: 'class', categories: storeyIndex, selected, xray: true }), texels: all() };
+result.unselected = {
+  counts: composeColors(out, { count: n, mode: 'class', categories: storeyIndex, selected, selectedCount: 0, xray: true }),
+};
 result.original = { counts: composeColors(out, { count: n, mode: 'original' }), texels: all() };
 const custom = new Uint8Array(4 * n).fill(9); custom[3] = CODE.HIDDEN;
 result.custom = { counts: composeColors(out, { count: n, mode: 'custom', custom }), texels: all() };

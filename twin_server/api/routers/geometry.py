@@ -18,6 +18,7 @@ from ...domain.access import Capability
 from ...domain.errors import NotFound, NotSatisfiable
 from ...services import revisions as revision_service
 from ..deps import ProjectAccess, ProjectScope, RuntimeDep, SessionDep
+from ..encoding import accepts_gzip
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["geometry"])
 
@@ -25,7 +26,6 @@ Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="sha256 of t
 # Private: a model is confidential to its project, so shared caches must not keep it.
 _CACHE_CONTROL = "private, max-age=31536000, immutable"
 _RANGE = re.compile(r"\d+-\d*|-\d+")
-_GZIP = re.compile(r"(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?P<q>[0-9.]+))?\s*(?:,|$)")
 
 
 @router.get("/geometry/{sha256}.glb", response_class=FileResponse)
@@ -43,7 +43,7 @@ def read_geometry(
         raise NotFound(f"the geometry {sha256} is missing from storage")
     ranged = _usable_range(request, identity.stat().st_size)
     gzipped = runtime.blobs.path(sha256, "gzip")
-    use_gzip = gzipped is not None and not ranged and _accepts_gzip(request)
+    use_gzip = gzipped is not None and not ranged and accepts_gzip(request)
     etag = f'"{sha256}-gzip"' if use_gzip else f'"{sha256}"'
     headers = {"ETag": etag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if _matches(request.headers.get("if-none-match"), etag):
@@ -77,16 +77,6 @@ def _usable_range(request: Request, size: int) -> bool:
 
 def _drop_header(request: Request, name: bytes) -> None:
     request.scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k != name]
-
-
-def _accepts_gzip(request: Request) -> bool:
-    match = _GZIP.search(request.headers.get("accept-encoding", "").lower())
-    if match is None:
-        return False
-    try:
-        return float(match.group("q") or 1) > 0
-    except ValueError:
-        return False
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

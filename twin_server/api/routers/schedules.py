@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import tempfile
 from pathlib import Path, PurePath
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
@@ -39,6 +40,7 @@ from ...schemas.schedules import (
 )
 from ...services import schedules as schedule_service
 from ..deps import Id, IdQuery, ProjectAccess, ProjectScope, RuntimeDep, SessionDep
+from ..encoding import accepts_gzip
 
 router = APIRouter(prefix="/api/projects/{project_id}", tags=["schedules"])
 
@@ -52,6 +54,7 @@ _PHOTO_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"
 _MAX_PHOTO_BYTES = 20 * 1024 * 1024
 # Schedules and GlobalId tables are read whole, in the request: far smaller than models.
 MAX_SCHEDULE_BYTES = 200 * 1024 * 1024
+_GZIP_FROM_BYTES = 1024  # below this, gzip's header and the CPU are not worth it
 
 
 @router.get("/schedules")
@@ -349,6 +352,7 @@ def coverage(
 @router.get("/revisions/{revision_id}/4d")
 def read_fourd(
     revision_id: Id,
+    request: Request,
     scope: Reader,
     session: SessionDep,
     schedule: IdQuery,
@@ -370,7 +374,15 @@ def read_fourd(
         payload = encode_fourd(dates, task_count=len(tasks))
     except ValueError as exc:  # dates spanning > 179 years: refused on input, but never a 500
         raise InvalidInput(f"the 4D dates cannot be encoded: {exc}; use format=json") from None
-    return Response(payload, media_type="application/vnd.erji.4d")
+    if len(payload) >= _GZIP_FROM_BYTES and accepts_gzip(request):
+        # Sorted-ish u16 day columns shrink ~7× (1.38 MB → 0.2 MB at 115k elements) for
+        # ~8 ms at level 1; higher levels gain 4 % for twice the time.
+        return Response(
+            gzip.compress(payload, compresslevel=1),
+            media_type="application/vnd.erji.4d",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(payload, media_type="application/vnd.erji.4d", headers={"Vary": "Accept-Encoding"})
 
 
 @router.get("/revisions/{revision_id}/4d/task-elements")

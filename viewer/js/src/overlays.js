@@ -84,11 +84,10 @@ export class Legend {
   }
 
   /** Rows of [colour, label, count]; counts tell the user what the date means at a glance. */
-  show(mode, { labels, table, status }) {
+  show(mode, { labels, table, byStatus }) {
     const rows = [];
-    if (mode === 'status' && status) {
-      const counts = new Array(STATUS_KEYS.length).fill(0);
-      for (let i = 0; i < table.count; i++) counts[status[i]]++;
+    if (mode === 'status' && byStatus) {
+      const counts = byStatus;
       for (const s of [STATUS.NOT_STARTED, STATUS.IN_PROGRESS, STATUS.DONE, STATUS.LATE, STATUS.AHEAD, STATUS.NO_TASK]) {
         rows.push([STATUS_RGB[s], labels[`status_${STATUS_KEYS[s]}`] ?? STATUS_KEYS[s], counts[s], STATUS_KEYS[s]]);
       }

@@ -58,7 +58,9 @@ export function categoryColor(i) {
  *   3. the selection (`selected`, a Uint8Array mask, 1 = selected): drawn SOLID in the
  *      selection colour, even when a filter hid it; with `xray`, every other visible
  *      element becomes GHOST.
- * @returns {{solid: number, ghost: number, hidden: number}} how many elements of each kind
+ *      `selectedCount` (optional) = how many are selected: 0 skips the selection layer.
+ * @returns {{solid: number, ghost: number, hidden: number, byStatus: number[] | null}} how many
+ *   elements of each kind, and in status mode how many per STATUS code (the legend's counts)
  */
 export function composeColors(out, opts) {
   const {
@@ -87,7 +89,9 @@ export function composeColors(out, opts) {
   statusTexels[4 * STATUS.NOT_STARTED + 3] = hideNotStarted ? CODE.HIDDEN : CODE.GHOST;
   const filterCode = storeyMode === 'isolate' ? CODE.GHOST : CODE.HIDDEN;
   const filtering = storey >= 0 && storeyIndex !== null;
-  const anySelected = selected !== null && selected.some((v) => v !== 0);
+  // The caller says whether anything is selected (a scan of 100k bytes per repaint is ~1 ms).
+  const anySelected = selected !== null && opts.selectedCount !== 0;
+  const byStatus = mode === 'status' ? new Array(STATUS_RGB.length).fill(0) : null;
   let solid = 0;
   let ghost = 0;
   let hidden = 0;
@@ -97,6 +101,7 @@ export function composeColors(out, opts) {
     let b = 0;
     let a = CODE.ORIGINAL;
     if (mode === 'status') {
+      byStatus[status[i]]++;
       const p = 4 * status[i];
       r = statusTexels[p];
       g = statusTexels[p + 1];
@@ -137,7 +142,7 @@ export function composeColors(out, opts) {
     else if (a === CODE.GHOST) ghost++;
     else solid++;
   }
-  return { solid, ghost, hidden };
+  return { solid, ghost, hidden, byStatus };
 }
 
 /** The first and last day any element's dates mention (planned, baseline, actual), or null. */

@@ -40,6 +40,7 @@ export function render({ model, el }) {
     status: null,
     texels: null,
     selected: null,
+    selectedCount: 0,
     categories: null,
     day: model.day,
     lastSynced: 0,
@@ -101,11 +102,12 @@ export function render({ model, el }) {
       storeyMode: model.storey_mode,
       storeyIndex: table.storeyIndex,
       selected: state.selected,
+      selectedCount: state.selectedCount,
       xray: model.xray,
     });
-    scene.paint(state.texels, counts);
+    scene.paint(state.texels, { ghosts: counts.ghost });
     if (metrics.recolourMs.length < 1000) metrics.recolourMs.push(performance.now() - t0);
-    legend.show(mode, { labels: labels(), table, status: state.status, counts });
+    legend.show(mode, { labels: labels(), table, byStatus: counts.byStatus });
   }
 
   // ---- selection ------------------------------------------------------------------
@@ -113,12 +115,13 @@ export function render({ model, el }) {
     if (!scene.table) return;
     state.selected.fill(0);
     for (const r of rows) state.selected[r] = 1;
+    state.selectedCount = rows.length;
     repaint();
     if (frame && rows.length) frameSelection();
   }
 
   function frameSelection() {
-    if (!state.selected || !state.selected.some((v) => v)) return scene.fitModel();
+    if (!state.selected || !state.selectedCount) return scene.fitModel();
     scene.frame(scene.boxOf(state.selected));
   }
 
@@ -170,6 +173,9 @@ export function render({ model, el }) {
     fourdLoad?.abort();
     if (!model.glb_url) return;
     const controller = (modelLoad = new AbortController());
+    // The 4D payload downloads while the GLB does (it needs the model only to be applied).
+    const fourdBytes = fetchFourD();
+    fourdBytes.catch(() => {}); // awaited below; a failure is reported there
     el.dataset.state = 'loading';
     delete el.dataset.firstFrame;
     state.frameSeen = false;
@@ -181,6 +187,7 @@ export function render({ model, el }) {
       state.texels = new Uint8Array(4 * table.count);
       state.status = new Uint8Array(table.count);
       state.selected = new Uint8Array(table.count);
+      state.selectedCount = 0;
       readCustomColors();
       model.storey_names = table.storeys.slice();
       model.element_count = table.count;
@@ -188,7 +195,7 @@ export function render({ model, el }) {
       toolbar.status('');
       el.dataset.state = 'loaded';
       scene.setSection(model.section_axis || null, model.section_position);
-      await loadFourD();
+      await loadFourD(fourdBytes);
       if (controller !== modelLoad) return;
       if (model.selected_global_id) selectGlobalId(model.selected_global_id, { frame: true });
       else if (model.focus_rows.length) selectRows(model.focus_rows);
@@ -201,17 +208,26 @@ export function render({ model, el }) {
     }
   }
 
-  async function loadFourD() {
+  /** Start downloading the 4D payload of `model.fourd_url`; resolves to its bytes or null. */
+  function fetchFourD() {
     fourdLoad?.abort();
+    if (!model.fourd_url) return Promise.resolve(null);
+    const controller = (fourdLoad = new AbortController());
+    const url = model.fourd_url;
+    const bytes = fetch(url, { credentials: 'same-origin', signal: controller.signal }).then((response) => {
+      if (!response.ok) throw new Error(`4D ${url}: HTTP ${response.status}`);
+      return response.arrayBuffer();
+    });
+    bytes.controller = controller;
+    return bytes;
+  }
+
+  async function loadFourD(pending = fetchFourD()) {
     state.fourd = null;
     timeline.hide();
-    if (!model.fourd_url || !scene.table) return;
-    const controller = (fourdLoad = new AbortController());
     const table = scene.table;
-    const response = await fetch(model.fourd_url, { credentials: 'same-origin', signal: controller.signal });
-    if (!response.ok) throw new Error(`4D ${model.fourd_url}: HTTP ${response.status}`);
-    const buffer = await response.arrayBuffer();
-    if (controller !== fourdLoad || table !== scene.table) return;
+    const buffer = await pending;
+    if (!buffer || !table || pending.controller !== fourdLoad || table !== scene.table) return;
     const columns = decodeFourD(buffer);
     if (columns.elementCount !== scene.table.count) {
       throw new Error(`4D payload has ${columns.elementCount} elements, the model ${scene.table.count}`);
@@ -220,8 +236,11 @@ export function render({ model, el }) {
     const span = scheduleSpan(columns);
     if (span) {
       if (state.day === null || state.day === undefined) state.day = span.first;
-      // A week either side, so the user sees the site before the first task and after the last.
-      timeline.show({ first: span.first - MARGIN_DAYS, last: span.last + MARGIN_DAYS, day: state.day });
+      // A week either side, so the user sees the site before the first task and after the
+      // last; and always the day being shown (a shared link may name any date).
+      const first = Math.min(span.first - MARGIN_DAYS, state.day);
+      const last = Math.max(span.last + MARGIN_DAYS, state.day);
+      timeline.show({ first, last, day: state.day });
     }
   }
 
