@@ -437,20 +437,38 @@ def delete_link_rule(session: Session, *, project_id: int, schedule_id: int, rul
     session.commit()
 
 
-def resolved_links(session: Session, *, schedule_id: int, revision_id: int) -> dict[str, set[str]]:
-    """GlobalId → task keys for the revision's elements: explicit links plus every rule."""
+def resolved_links(
+    session: Session,
+    *,
+    schedule_id: int,
+    revision_id: int,
+    global_id: str | None = None,
+    task_key: str | None = None,
+) -> dict[str, set[str]]:
+    """GlobalId → task keys for the revision's elements: explicit links plus every rule.
+
+    ``global_id`` or ``task_key`` narrow it to one element or one task: that element is
+    asked of each rule alone, only that task's rules run (the whole-revision resolution
+    costs ~1 s per rule at 100k elements; one element, milliseconds).
+    """
     linked: dict[str, set[str]] = defaultdict(set)
-    explicit = session.execute(
+    explicit = (
         select(ElementTaskRow.global_id, ElementTaskRow.task_key)
         .join(ElementRow, ElementRow.global_id == ElementTaskRow.global_id)
         .where(ElementTaskRow.schedule_id == schedule_id, ElementRow.revision_id == revision_id)
     )
-    for global_id, key in explicit:
-        linked[global_id].add(key)
-    for rule in session.execute(select(LinkRuleRow).where(LinkRuleRow.schedule_id == schedule_id)).scalars():
+    rules = select(LinkRuleRow).where(LinkRuleRow.schedule_id == schedule_id)
+    if global_id is not None:
+        explicit = explicit.where(ElementTaskRow.global_id == global_id)
+    if task_key is not None:
+        explicit = explicit.where(ElementTaskRow.task_key == task_key)
+        rules = rules.where(LinkRuleRow.task_key == task_key)
+    for linked_id, key in session.execute(explicit):
+        linked[linked_id].add(key)
+    for rule in session.execute(rules).scalars():
         where = element_filter_from_dict(orjson.loads(rule.filter_json))
-        for global_id in matching_global_ids(session, revision_id=revision_id, where=where):
-            linked[global_id].add(rule.task_key)
+        for matched in matching_global_ids(session, revision_id=revision_id, where=where, among=global_id):
+            linked[matched].add(rule.task_key)
     return linked
 
 
@@ -466,20 +484,8 @@ def element_task_keys(
     ).first()
     if known is None:
         raise NotFound(f"no element {global_id} in revision {revision_id}")
-    # This one element only: its explicit links, and each rule asked about it alone (the
-    # whole-revision resolution costs ~1 s per rule at 100k elements; this, milliseconds).
-    keys = set(
-        session.execute(
-            select(ElementTaskRow.task_key).where(
-                ElementTaskRow.schedule_id == schedule_id, ElementTaskRow.global_id == global_id
-            )
-        ).scalars()
-    )
-    for rule in session.execute(select(LinkRuleRow).where(LinkRuleRow.schedule_id == schedule_id)).scalars():
-        where = element_filter_from_dict(orjson.loads(rule.filter_json))
-        if matching_global_ids(session, revision_id=revision_id, where=where, among=global_id):
-            keys.add(rule.task_key)
-    return keys
+    links = resolved_links(session, schedule_id=schedule_id, revision_id=revision_id, global_id=global_id)
+    return links.get(global_id, set())
 
 
 def task_element_rows(
@@ -491,18 +497,8 @@ def task_element_rows(
     if task_key not in {t.key for t in task_table(session, project_id=project_id, schedule_id=schedule_id)}:
         raise NotFound(f"no task {task_key!r} in the latest version of schedule {schedule_id}")
     members = set(
-        session.execute(
-            select(ElementTaskRow.global_id).where(
-                ElementTaskRow.schedule_id == schedule_id, ElementTaskRow.task_key == task_key
-            )
-        ).scalars()
+        resolved_links(session, schedule_id=schedule_id, revision_id=revision_id, task_key=task_key)
     )
-    rules = select(LinkRuleRow).where(
-        LinkRuleRow.schedule_id == schedule_id, LinkRuleRow.task_key == task_key
-    )
-    for rule in session.execute(rules).scalars():
-        where = element_filter_from_dict(orjson.loads(rule.filter_json))
-        members.update(matching_global_ids(session, revision_id=revision_id, where=where))
     rows = session.execute(
         select(ElementRow.global_id, ElementRow.glb_index).where(
             ElementRow.revision_id == revision_id, ElementRow.glb_index.is_not(None)

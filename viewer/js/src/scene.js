@@ -45,10 +45,15 @@ uniform float uPick;
 int elementCode() { return int(vElementTexel.a * 255.0 + 0.5); }
 `;
 
-function patchVertex(shader) {
+/** Bind the shared element texture and this mesh's row offset, and add the lookup. */
+function patchShader(shader, shared, offset) {
+  shader.uniforms.uElementTexels = shared.uniforms.uElementTexels;
+  shader.uniforms.uPick = shared.uniforms.uPick;
+  shader.uniforms.uElementOffset = { value: offset };
   shader.vertexShader = shader.vertexShader
     .replace('#include <common>', `#include <common>\n${VERTEX_PARS}`)
     .replace('#include <begin_vertex>', `#include <begin_vertex>\n${VERTEX_MAIN}`);
+  shader.fragmentShader = shader.fragmentShader.replace('#include <common>', `#include <common>\n${FRAGMENT_PARS}`);
 }
 
 /** Opaque material: SOLID and ORIGINAL elements; in the pick pass, writes row + 1 as RGB. */
@@ -64,12 +69,8 @@ function solidMaterial(shared, offset, { vertexColors, translucent }) {
   });
   material.userData.offset = offset;
   material.onBeforeCompile = (shader) => {
-    shader.uniforms.uElementTexels = shared.uniforms.uElementTexels;
-    shader.uniforms.uPick = shared.uniforms.uPick;
-    shader.uniforms.uElementOffset = { value: offset };
-    patchVertex(shader);
+    patchShader(shader, shared, offset);
     shader.fragmentShader = shader.fragmentShader
-      .replace('#include <common>', `#include <common>\n${FRAGMENT_PARS}`)
       .replace(
         '#include <clipping_planes_fragment>',
         `#include <clipping_planes_fragment>
@@ -106,12 +107,8 @@ function ghostMaterial(shared, offset) {
     clippingPlanes: shared.clippingPlanes,
   });
   material.onBeforeCompile = (shader) => {
-    shader.uniforms.uElementTexels = shared.uniforms.uElementTexels;
-    shader.uniforms.uPick = shared.uniforms.uPick;
-    shader.uniforms.uElementOffset = { value: offset };
-    patchVertex(shader);
+    patchShader(shader, shared, offset);
     shader.fragmentShader = shader.fragmentShader
-      .replace('#include <common>', `#include <common>\n${FRAGMENT_PARS}`)
       .replace(
         '#include <clipping_planes_fragment>',
         `#include <clipping_planes_fragment>
