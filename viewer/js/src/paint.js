@@ -45,6 +45,12 @@ export function categoryColor(i) {
   return [Math.round(255 * f(0)), Math.round(255 * f(8)), Math.round(255 * f(4))];
 }
 
+// Texel tables built once (composeColors runs on every animation frame while playing).
+const CATEGORY_TEXELS = new Uint8Array(4 * 256);
+for (let c = 0; c < 256; c++) CATEGORY_TEXELS.set([...categoryColor(c), CODE.SOLID], 4 * c);
+const STATUS_TEXELS = new Uint8Array(4 * STATUS_RGB.length);
+STATUS_RGB.forEach((rgb, s) => STATUS_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
+
 /**
  * Write every element's texel into `out` (Uint8Array of 4 × count bytes).
  *
@@ -80,12 +86,8 @@ export function composeColors(out, opts) {
   const needs = { status, class: categories, storey: categories, custom };
   if (mode in needs && needs[mode] === null) throw new Error(`composeColors: mode "${mode}" needs its array`);
   if (!MODES.includes(mode)) throw new Error(`composeColors: unknown mode "${mode}"`);
-  const palette = new Uint8Array(4 * 256);
-  if (mode === 'class' || mode === 'storey') {
-    for (let c = 0; c < 256; c++) palette.set([...categoryColor(c), CODE.SOLID], 4 * c);
-  }
-  const statusTexels = new Uint8Array(4 * STATUS_RGB.length);
-  STATUS_RGB.forEach((rgb, s) => statusTexels.set([...rgb, CODE.SOLID], 4 * s));
+  const palette = CATEGORY_TEXELS;
+  const statusTexels = STATUS_TEXELS;
   statusTexels[4 * STATUS.NOT_STARTED + 3] = hideNotStarted ? CODE.HIDDEN : CODE.GHOST;
   const filterCode = storeyMode === 'isolate' ? CODE.GHOST : CODE.HIDDEN;
   const filtering = storey >= 0 && storeyIndex !== null;
