@@ -5,11 +5,12 @@
     twin worker [--threads N]                            process uploads from the job queue
     twin user create NAME --role ROLE --node CODE        add a user (password prompted)
     twin org add hq|region|project CODE NAME [--parent CODE]
+    twin audit verify [--project CODE]                   issue histories intact? (1: tampered)
     twin demo [--sample FILE.ifc]                        demo portfolio (development mode)
 
-Exit codes: 0 success; 2 bad input or usage (one line on stderr naming the file and the
-reason, no traceback); 130 interrupted (Ctrl-C). Anything else is a bug and shows its
-traceback.
+Exit codes: 0 success; 1 the audit found a broken chain; 2 bad input or usage (one line
+on stderr naming the file and the reason, no traceback); 130 interrupted (Ctrl-C).
+Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations

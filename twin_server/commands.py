@@ -1,4 +1,5 @@
-"""Server-side ``twin`` commands: serve, worker, user and org administration, demo data.
+"""Server-side ``twin`` commands: serve, worker, user and org administration, the audit
+check of issue histories, demo data.
 
 Each reads the one ``Settings`` object (``TWIN_*`` environment) and reports bad input as a
 one-line error with exit code 2, like ``twin ingest``.
@@ -94,6 +95,16 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
     add.add_argument("name")
     add.add_argument("--parent", help="code of the parent node (HQ for a region, a region for a project)")
     add.set_defaults(run=_org_add)
+
+    audit = commands.add_parser("audit", help="integrity checks").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser(
+        "verify",
+        help="check every issue's hash-chained event log (exit 1 if any row was edited, inserted or deleted)",
+    )
+    verify.add_argument("--project", help="code of one project (default: every project)")
+    verify.set_defaults(run=_audit_verify)
 
     demo = commands.add_parser("demo", help="load the demo portfolio (development mode only)")
     demo.add_argument("--sample", type=Path, help="IFC to upload as the demo model's first revision")
@@ -247,6 +258,40 @@ def _org_add(args: argparse.Namespace) -> int:
             session.commit()
     print(f"added {args.kind} {args.code} (id {node.id})")
     return 0
+
+
+EXIT_TAMPERED = 1  # the check ran and found a broken chain (not a usage error)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .services import orgs
+    from .services.issues import verify_chains
+
+    console = Console()
+    with _runtime() as runtime, runtime.sessions() as session:
+        project_ids = None
+        if args.project:
+            node = orgs.find_node(session, args.project)
+            project_ids = [node.id]
+        reports = verify_chains(session, project_ids=project_ids)
+        codes = {report.project_id: orgs.get_node(session, report.project_id).code for report in reports}
+    broken = [r for r in reports if not r.intact]
+    issues = sum(r.issues_checked for r in reports)
+    events = sum(r.events_checked for r in reports)
+    for report in broken:
+        for problem in report.problems:
+            console.print(
+                f"[red]TAMPERED[/] project {codes.get(report.project_id, report.project_id)} "
+                f"issue #{problem.number} event {problem.sequence}: {problem.reason}",
+                highlight=False,
+            )
+    verdict = "[red]chain broken[/]" if broken else "[green]intact[/]"
+    console.print(
+        f"{verdict}: {len(reports)} projects, {issues:,} issues, {events:,} events checked", highlight=False
+    )
+    return EXIT_TAMPERED if broken else 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # How long a process trusts a cached user or project scope (s): permission changes
     # made in another process take up to this long to apply.
     cache_seconds: float = Field(10.0, ge=0)
+    # A Chinese TrueType font (.ttf/.ttc with glyf outlines) for printed notices; default:
+    # the first one found on the host (fonts-wqy-zenhei on Debian).
+    report_font_path: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

@@ -28,11 +28,11 @@ from .runtime import Runtime, build_runtime
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-# Requests that carry files (IFC revisions, schedules, GlobalId tables, photos): these get
+# Requests that carry files (IFC revisions, schedules, GlobalId tables, photos, BCF): these get
 # the upload limit, everything else the small request limit.
 _UPLOAD_PATH = re.compile(
     r"^/api/projects/[^/]+/(models/[^/]+/revisions|schedules/import|schedules/[^/]+/links/table"
-    r"|elements/[^/]+/installed)/?$"
+    r"|elements/[^/]+/installed|issues/[^/]+/photos|bcf/import)/?$"
 )
 _MULTIPART_OVERHEAD = 1024 * 1024  # boundaries, part headers and text fields around the file
 

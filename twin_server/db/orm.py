@@ -365,3 +365,184 @@ class InstalledMarkRow(Base):
     marked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("project_id", "global_id", name="uq_installed_marks"),)
+
+
+# --------------------------------------------------------------------------- issues
+
+
+class RectificationNoticeRow(Base):
+    """整改通知单: findings bundled to one company with a deadline. Its state is derived
+    from its issues (``domain.issues.notice_status``); only the acknowledgement is stored."""
+
+    __tablename__ = "rectification_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)  # per project, 1, 2, …
+    number: Mapped[str] = mapped_column(String(40))  # "ZG-2026-0007"
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_to_company: Mapped[str] = mapped_column(String(200))
+    issued_to_uscc: Mapped[str | None] = mapped_column(String(18))  # 统一社会信用代码
+    contact_person: Mapped[str | None] = mapped_column(String(100))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    handling: Mapped[str] = mapped_column(String(16))  # rectify / stop_work / fine
+    required_measures: Mapped[str | None] = mapped_column(Text)
+    cc_json: Mapped[str] = mapped_column(Text, default="[]")
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "sequence", name="uq_notices_sequence"),
+        UniqueConstraint("project_id", "number", name="uq_notices_number"),
+    )
+
+
+class IssueRow(Base):
+    """A quality defect, safety hazard or coordination topic (a BCF topic).
+
+    ``event_count`` and ``head_hash`` record the end of the issue's event chain when the
+    last event was appended, so deleting (or adding) the last event row is detectable.
+    """
+
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # project-unique, like BCF ServerAssignedId
+    guid: Mapped[str] = mapped_column(String(64))  # BCF topic guid (lower-case UUID)
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(100))  # trade / 专业 / 隐患类别
+    severity: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    labels_json: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    creator_name: Mapped[str] = mapped_column(String(200))  # BCF CreationAuthor when imported
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(200))  # BCF AssignedTo without a user
+    responsible_company: Mapped[str | None] = mapped_column(String(200))
+    responsible_uscc: Mapped[str | None] = mapped_column(String(18))
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    distribution_json: Mapped[str] = mapped_column(Text, default="[]")
+    required_measures: Mapped[str | None] = mapped_column(Text)
+    treatment_plan: Mapped[str | None] = mapped_column(Text)  # 重大隐患 治理方案
+    signoff_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signoff_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    # Location: any subset (element links live in issue_elements).
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id"))
+    point_json: Mapped[str | None] = mapped_column(Text)  # [x, y, z] in the model's local frame, m
+    fourd_date: Mapped[dt.date | None] = mapped_column(Date)
+    storey: Mapped[str | None] = mapped_column(String(200))
+    zone: Mapped[str | None] = mapped_column(String(200))
+    location_text: Mapped[str | None] = mapped_column(String(400))  # 部位
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"))
+    task_key: Mapped[str | None] = mapped_column(String(100))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("rectification_notices.id"), index=True)
+    # BCF fields kept for a faithful round trip.
+    topic_type: Mapped[str | None] = mapped_column(String(100))
+    stage: Mapped[str | None] = mapped_column(String(100))
+    bcf_extra_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    modified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    modified_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "number", name="uq_issues_number"),
+        UniqueConstraint("project_id", "guid", name="uq_issues_guid"),
+    )
+
+
+class IssueElementRow(Base):
+    """An element an issue is pinned to, by GlobalId (survives new revisions)."""
+
+    __tablename__ = "issue_elements"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    global_id: Mapped[str] = mapped_column(String(22), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0: the element the issue was raised on
+
+
+class IssueEventRow(Base):
+    """One entry of an issue's append-only log. ``content`` is the canonical JSON that was
+    hashed; ``type`` and ``at`` are copies for queries (the verifier checks they agree)."""
+
+    __tablename__ = "issue_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    content: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("issue_id", "sequence", name="uq_issue_events_sequence"),)
+
+
+class IssueCommentRow(Base):
+    __tablename__ = "issue_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    guid: Mapped[str] = mapped_column(String(64))  # BCF comment guid
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    viewpoint_guid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    modified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    modified_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("issue_id", "guid", name="uq_issue_comments_guid"),)
+
+
+class IssueViewpointRow(Base):
+    """A BCF viewpoint: camera + components as JSON, the snapshot as a blob."""
+
+    __tablename__ = "issue_viewpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    guid: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)  # order within the issue
+    data_json: Mapped[str] = mapped_column(Text)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    snapshot_type: Mapped[str | None] = mapped_column(String(8))
+
+    __table_args__ = (UniqueConstraint("issue_id", "guid", name="uq_issue_viewpoints_guid"),)
+
+
+class IssuePhotoRow(Base):
+    """A photo or attachment: the file and its thumbnail are content-addressed blobs.
+    ``round`` is the issue's reopened_count when it was added, so a reply after a failed
+    re-inspection needs new after-photos."""
+
+    __tablename__ = "issue_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # before / after / attachment
+    sha256: Mapped[str] = mapped_column(String(64))
+    thumbnail_sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # EXIF DateTimeOriginal as the camera recorded it (ISO; with its offset only when the
+    # photo has OffsetTimeOriginal: cameras keep local time without a zone).
+    exif_time: Mapped[str | None] = mapped_column(String(40))
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("issue_id", "role", "sha256", name="uq_issue_photos"),)

@@ -36,13 +36,16 @@ class Capability(StrEnum):
     PUBLISH_MODEL = "publish_model"  # move revisions through the ISO 19650 states
     MANAGE_SCHEDULE = "manage_schedule"  # import schedules, link elements to tasks, set baselines
     REPORT_PROGRESS = "report_progress"  # task actuals, "installed" marks on elements
+    RAISE_ISSUE = "raise_issue"  # create defects / hazards / topics, issue rectification notices
+    SIGN_OFF_HAZARD = "sign_off_hazard"  # the region's sign-off that lets a 重大隐患 close
+    EXCHANGE_BCF = "exchange_bcf"  # import and export issues as BCF files
 
 
 #: The one table of rights. Scope (which subtree) is checked separately by ``in_scope``.
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.HQ_VIEWER: frozenset({Capability.READ}),
-    Role.REGIONAL_MANAGER: frozenset({Capability.READ, Capability.MANAGE_ORG}),
+    Role.REGIONAL_MANAGER: frozenset({Capability.READ, Capability.MANAGE_ORG, Capability.SIGN_OFF_HAZARD}),
     Role.BIM_COORDINATOR: frozenset(
         {
             Capability.READ,
@@ -50,9 +53,11 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.PUBLISH_MODEL,
             Capability.MANAGE_SCHEDULE,
             Capability.REPORT_PROGRESS,
+            Capability.RAISE_ISSUE,
+            Capability.EXCHANGE_BCF,
         }
     ),
-    Role.INSPECTOR: frozenset({Capability.READ, Capability.REPORT_PROGRESS}),
+    Role.INSPECTOR: frozenset({Capability.READ, Capability.REPORT_PROGRESS, Capability.RAISE_ISSUE}),
     Role.SITE_MANAGER: frozenset({Capability.READ, Capability.REPORT_PROGRESS}),
 }
 

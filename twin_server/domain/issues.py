@@ -31,18 +31,26 @@ from .errors import Conflict, InvalidInput, PermissionDenied
 
 __all__ = [
     "GENESIS_HASH",
+    "LIVE",
+    "NOT_A_PARTY",
+    "TERMINAL",
     "TRANSITIONS",
     "Action",
     "ChainProblem",
     "IssueKind",
     "IssueState",
+    "NoticeHandling",
+    "NoticeStatus",
     "Party",
     "Severity",
     "Status",
     "apply_action",
     "bcf_status",
+    "canonical_json",
     "chain_hash",
     "is_overdue",
+    "notice_status",
+    "severity_rank",
     "verify_chain",
 ]
 
@@ -78,6 +86,11 @@ class Action(StrEnum):
     DISPUTE = "dispute"
     UPHOLD = "uphold"  # the verifier rejects the dispute: back to OPEN
     VOID = "void"
+
+
+#: The error code of a step refused because the caller has no part in the issue (their role
+#: may act on issues in general: the route let them through, the issue did not).
+NOT_A_PARTY = "not_a_party"
 
 
 class Party(StrEnum):
@@ -146,7 +159,7 @@ def apply_action(
         )
     target, party = step
     if party not in set(parties):
-        raise PermissionDenied(f"only the issue's {party.value} may {action.value} it")
+        raise PermissionDenied(f"only the issue's {party.value} may {action.value} it", code=NOT_A_PARTY)
     if action is Action.SUBMIT and state.is_major_hazard and not state.has_treatment_plan:
         raise InvalidInput("a major safety hazard (重大隐患) needs a treatment plan before it is opened")
     if action is Action.REPLY and evidence_count < 1:
@@ -175,21 +188,71 @@ def bcf_status(status: Status) -> str:
     return "Closed" if status in TERMINAL else "Open"
 
 
+#: In the loop and visible to others: what the "defects" colour mode and overdue lists count.
+LIVE = frozenset({Status.OPEN, Status.READY_FOR_REVIEW, Status.DISPUTED})
+
+_SEVERITY_RANK = {Severity.MINOR: 1, Severity.MAJOR: 2, Severity.CRITICAL: 3}
+
+
+def severity_rank(severity: Severity) -> int:
+    """1 (minor) … 3 (critical): larger is worse, for "worst open severity per element"."""
+    return _SEVERITY_RANK[severity]
+
+
+# --- rectification notice (整改通知单) -------------------------------------------------------
+
+
+class NoticeHandling(StrEnum):
+    """处理意见."""
+
+    RECTIFY = "rectify"  # 整改
+    STOP_WORK = "stop_work"  # 停工整改
+    FINE = "fine"  # 罚款
+
+
+class NoticeStatus(StrEnum):
+    ISSUED = "issued"  # 已下发 (未回执)
+    ACKNOWLEDGED = "acknowledged"  # 已签收
+    REPLIED = "replied"  # 已回执: every finding has been answered at least once
+    VERIFIED = "verified"  # 已闭合: every finding closed (or voided)
+
+
+def notice_status(findings: Iterable[tuple[Status, int]], *, acknowledged: bool) -> NoticeStatus:
+    """A notice's state follows its findings, given as ``(status, reopened_count)``.
+
+    VERIFIED once every finding is closed or void; REPLIED once every live finding has been
+    answered (ready for review, closed, or reopened after a failed re-inspection, which
+    means it was answered before) — so a notice stays REPLIED while a failed item is
+    reworked (domain.md scenario 6); otherwise ACKNOWLEDGED or ISSUED.
+    """
+    items = list(findings)
+    if items and all(status in TERMINAL for status, _ in items):
+        return NoticeStatus.VERIFIED
+    answered = [
+        status in (Status.READY_FOR_REVIEW, Status.CLOSED) or reopened > 0
+        for status, reopened in items
+        if status is not Status.VOID
+    ]
+    if answered and all(answered):
+        return NoticeStatus.REPLIED
+    return NoticeStatus.ACKNOWLEDGED if acknowledged else NoticeStatus.ISSUED
+
+
 # --- hash chain ---------------------------------------------------------------------------
 
 #: The previous hash of an issue's first event.
 GENESIS_HASH = "0" * 64
 
 
-def _canonical(content: Mapping[str, Any]) -> bytes:
-    # Sorted keys, no whitespace, UTF-8: the same content always hashes the same, on any
-    # machine and database (dates and datetimes must already be ISO strings).
+def canonical_json(content: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same content always gives the same bytes, on
+    any machine and database (dates and datetimes must already be ISO strings)."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def chain_hash(previous_hash: str, content: Mapping[str, Any]) -> str:
     """sha256 over the previous event's hash and this event's canonical content."""
-    return hashlib.sha256(previous_hash.encode("ascii") + b"\n" + _canonical(content)).hexdigest()
+    return hashlib.sha256(previous_hash.encode("ascii") + b"\n" + canonical_json(content)).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

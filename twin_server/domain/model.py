@@ -35,6 +35,11 @@ class Principal:
     def can(self, capability: Capability) -> bool:
         return can(self.role, capability)
 
+    @property
+    def capabilities(self) -> tuple[Capability, ...]:
+        """What the role allows (within the scope), sorted: for clients to show or hide actions."""
+        return tuple(sorted(c for c in Capability if can(self.role, c)))
+
     def sees(self, node_path: str) -> bool:
         return in_scope(self.scope_path, node_path)
 

@@ -31,3 +31,4 @@ class PrincipalPublic(Public):
     role: str
     node_id: int
     scope_path: str
+    capabilities: list[str]

@@ -19,6 +19,7 @@ __all__ = [
     "create_project",
     "create_region",
     "find_node",
+    "get_node",
     "get_project",
     "list_nodes",
     "list_projects",
@@ -52,6 +53,13 @@ def find_node(session: Session, code: str) -> OrgNode:
     row = session.execute(select(OrgNodeRow).where(OrgNodeRow.code == code)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"no organisation node with code {code!r}")
+    return _node(row)
+
+
+def get_node(session: Session, node_id: int) -> OrgNode:
+    row = session.get(OrgNodeRow, node_id)
+    if row is None:
+        raise NotFound(f"no organisation node {node_id}")
     return _node(row)
 
 

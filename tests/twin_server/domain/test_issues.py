@@ -190,3 +190,34 @@ def test_an_edited_inserted_or_deleted_row_is_detected() -> None:
     assert verify_chain(
         rehashed, expected_count=3, expected_head=head
     )  # a rewritten history has another head
+
+
+# --- notices and severity -------------------------------------------------------------------
+
+
+def test_notice_is_issued_until_acknowledged_then_replied_then_verified() -> None:
+    from twin_server.domain.issues import NoticeStatus, notice_status
+
+    open_two = [(Status.OPEN, 0), (Status.OPEN, 0)]
+    assert notice_status(open_two, acknowledged=False) is NoticeStatus.ISSUED
+    assert notice_status(open_two, acknowledged=True) is NoticeStatus.ACKNOWLEDGED
+    half = [(Status.READY_FOR_REVIEW, 0), (Status.OPEN, 0)]
+    assert notice_status(half, acknowledged=True) is NoticeStatus.ACKNOWLEDGED
+    both = [(Status.READY_FOR_REVIEW, 0), (Status.CLOSED, 0)]
+    assert notice_status(both, acknowledged=False) is NoticeStatus.REPLIED
+    # Scenario 6: one item fails re-inspection and goes back: the notice stays REPLIED.
+    failed_one = [(Status.OPEN, 1), (Status.CLOSED, 0)]
+    assert notice_status(failed_one, acknowledged=True) is NoticeStatus.REPLIED
+    assert notice_status([(Status.CLOSED, 1), (Status.VOID, 0)], acknowledged=True) is NoticeStatus.VERIFIED
+    # A voided finding does not hold the reply back.
+    assert notice_status([(Status.VOID, 0), (Status.READY_FOR_REVIEW, 0)], acknowledged=False) is (
+        NoticeStatus.REPLIED
+    )
+    assert notice_status([], acknowledged=False) is NoticeStatus.ISSUED
+
+
+def test_severity_rank_orders_minor_major_critical() -> None:
+    from twin_server.domain.issues import severity_rank
+
+    ranks = [severity_rank(s) for s in (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)]
+    assert ranks == sorted(ranks) and len(set(ranks)) == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import auth, elements, geometry, health, models, org, schedules
+from . import auth, elements, geometry, health, issues, models, org, schedules
 
 #: Every router of the API, in the order they are mounted.
 ROUTERS = (
@@ -12,5 +12,6 @@ ROUTERS = (
     elements.router,
     geometry.router,
     schedules.router,
+    issues.router,
     health.router,
 )
