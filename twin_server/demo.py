@@ -1,6 +1,7 @@
 """Demo portfolio for ``make run``: an HQ, two regions, three projects, one user per role,
-the generated sample building uploaded as the first revision of one project, and its own
-IFC work schedule imported with its element links (so 4D has something to show).
+the generated sample building uploaded as the first revision of one project, its own
+IFC work schedule imported with its element links (so 4D has something to show), and a
+handful of issues at every step of the 整改 → 复查 loop, with a rectification notice.
 
 Idempotent: running it again adds only what is missing. Demo users share one published
 password, so this refuses to run outside development mode.
@@ -126,6 +127,7 @@ def seed_demo(runtime: Runtime, *, sample_ifc: Path | None) -> DemoResult:
         revision_id = _upload_sample(runtime, session, project_id, sample_ifc) if sample_ifc else None
         if sample_ifc:
             _import_sample_schedule(session, project_id, sample_ifc)
+            _raise_demo_issues(runtime, session, project_id, sample_ifc)
     return DemoResult(tuple(u[0] for u in _USERS), project_id, revision_id)
 
 
@@ -221,3 +223,135 @@ def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path)
     runtime.queue.enqueue(revision.id)
     log.info("queued the sample building as revision %s of project %s", revision.id, project_id)
     return revision.id
+
+
+# title, description, kind, severity, element pick (index into the linked elements), days
+# until due (negative: overdue), where the loop stands
+_DEMO_ISSUES = (
+    ("C 轴柱脚露筋", "柱脚混凝土剥落，主筋外露约 20 cm，需凿毛修补。", "quality", "major", 3, 5, "open"),
+    ("楼板表面裂缝", "板面出现多条收缩裂缝，宽度约 0.2 mm。", "quality", "minor", 17, -3, "open"),
+    ("临边防护缺失", "楼层东侧临边未设防护栏杆。", "safety", "major", 29, 1, "open"),
+    ("梁底蜂窝麻面", "梁底局部蜂窝，面积约 0.3 m²。", "quality", "critical", 41, 4, "ready_for_review"),
+    ("风管与梁碰撞", "二层风管标高与框架梁冲突，需调整。", "coordination", "minor", 53, 7, "closed"),
+)
+
+
+def _demo_photo(rgb: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), rgb).save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def _raise_demo_issues(runtime: Runtime, session, project_id: int, sample_ifc: Path) -> None:
+    """Issues on elements of the sample building (pinned by GlobalId, so they colour every
+    revision), once: two open (one overdue), a major hazard with its plan, one waiting for
+    re-inspection, one closed, and a notice bundling the open quality findings."""
+    from ifc_processing import IfcProcessingError
+    from ifc_processing.schedules import read_schedule
+
+    from .domain.issues import Action, NoticeHandling
+    from .services import issues, notices
+    from .services.auth import principal_named
+    from .services.photos import store_photo
+
+    if issues.list_issues(session, project_id=project_id, today=dt.date.today(), limit=1).total:
+        return
+    try:
+        linked = sorted({link.global_id for link in read_schedule(sample_ifc).element_links})
+    except IfcProcessingError:
+        return
+    if not linked:
+        return
+    inspector, site, bim = (principal_named(session, username=u) for u in ("inspector", "site", "bim"))
+    path = orgs.get_project(session, project_id).path
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    created = []
+    for title, description, kind, severity, pick, due_in, stage in _DEMO_ISSUES:
+        raiser = bim if kind == "coordination" else inspector
+        detail = issues.create_issue(
+            session,
+            project_id=project_id,
+            project_path=path,
+            actor=raiser,
+            fields={
+                "kind": kind,
+                "title": title,
+                "description": description,
+                "severity": severity,
+                "assignee_id": site.user_id,
+                "due_date": today + dt.timedelta(days=due_in),
+                "global_ids": [linked[pick % len(linked)]],
+                "treatment_plan": "立即设置临时防护栏杆并挂警示牌，专人监护，24 小时内完成。"
+                if kind == "safety"
+                else None,
+            },
+            now=now,
+            today=today,
+        )
+        created.append(detail)
+        before = store_photo(runtime.blobs, iter([_demo_photo((150, 60, 50))]), file_name="现场.jpg")
+        issues.add_photo(
+            session,
+            project_id=project_id,
+            issue_id=detail.id,
+            actor=raiser,
+            role="before",
+            upload=before,
+            now=now,
+        )
+        if stage in ("ready_for_review", "closed"):
+            after = store_photo(runtime.blobs, iter([_demo_photo((90, 150, 90))]), file_name="整改后.jpg")
+            issues.add_photo(
+                session,
+                project_id=project_id,
+                issue_id=detail.id,
+                actor=site,
+                role="after",
+                upload=after,
+                now=now,
+            )
+            issues.take_action(
+                session,
+                project_id=project_id,
+                issue_id=detail.id,
+                actor=site,
+                action=Action.REPLY,
+                reason=None,
+                comment="已按要求整改完成，请复查。",
+                now=now,
+                today=today,
+            )
+        if stage == "closed":
+            issues.take_action(
+                session,
+                project_id=project_id,
+                issue_id=detail.id,
+                actor=raiser,
+                action=Action.REINSPECT_PASS,
+                reason=None,
+                comment="复查合格，同意闭合。",
+                now=now,
+                today=today,
+            )
+    notices.create_notice(
+        session,
+        project_id=project_id,
+        actor=inspector,
+        issue_ids=[
+            d.id for d, stage in zip(created, (i[-1] for i in _DEMO_ISSUES), strict=True) if stage == "open"
+        ][:2],
+        issued_to_company="上海某劳务有限公司",
+        issued_to_uscc=None,
+        contact_person="张工",
+        deadline=today + dt.timedelta(days=5),
+        handling=NoticeHandling.RECTIFY,
+        required_measures="按图纸及规范整改，完成后上传整改照片并提交复查。",
+        cc=("监理单位",),
+        now=now,
+        today=today,
+    )

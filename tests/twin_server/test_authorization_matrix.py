@@ -114,7 +114,10 @@ def _issue_notice_photo(api, project: str, user: str) -> tuple[int, int, str]:
     base = f"/api/projects/{api.node(project)}"
     me = api.as_user(user, "GET", "/api/auth/me").json()
     issue = api.as_user(
-        user, "POST", f"{base}/issues", json={"kind": "quality", "title": "matrix", "assignee_id": me["user_id"]}
+        user,
+        "POST",
+        f"{base}/issues",
+        json={"kind": "quality", "title": "matrix", "assignee_id": me["user_id"]},
     )
     assert issue.status_code == 201, issue.text
     issue_id = issue.json()["id"]

@@ -227,7 +227,9 @@ def test_a_reimport_adds_new_comments_and_status_changes_as_events(api) -> None:
     created = api.as_user(
         "admin", "POST", f"{base}/issues", json={"kind": "coordination", "title": "风管与梁碰撞"}
     )
-    quality = api.as_user("admin", "POST", f"{base}/issues", json={"kind": "quality", "title": "预留洞口偏位"})
+    quality = api.as_user(
+        "admin", "POST", f"{base}/issues", json={"kind": "quality", "title": "预留洞口偏位"}
+    )
     bcf = read_bcf(export(api, base, "3.0"), name="x.bcf")
     # The designer answers in their tool and closes both topics.
     when = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
@@ -283,7 +285,8 @@ MARKUP = (
 )
 ENTITY_BOMB = (
     b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa">'
-    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Markup><Topic Guid="x"><Title>&b;</Title></Topic></Markup>'
+    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    b'<Markup><Topic Guid="x"><Title>&b;</Title></Topic></Markup>'
 )
 EXTERNAL_ENTITY = (
     b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>'

@@ -295,7 +295,7 @@ def test_defects_colouring_gives_the_worst_live_severity_per_glb_row(api, site) 
     codes = api.as_user("hq", "GET", url, params=params)
     assert codes.status_code == 200 and codes.headers["content-type"] == "application/octet-stream"
     assert len(codes.content) == len(site["elements"])
-    issue = new_issue(api, site, severity="critical", global_ids=[element["global_id"]], title="最严重")
+    new_issue(api, site, severity="critical", global_ids=[element["global_id"]], title="最严重")
     codes = api.as_user("hq", "GET", url, params=params).content
     assert codes[element["glb_index"]] == 3
     listed = api.as_user("hq", "GET", url, params=params | {"format": "json"}).json()

@@ -21,6 +21,7 @@ __all__ = [
     "authenticate",
     "create_user",
     "load_principal",
+    "principal_named",
     "revoke_tokens",
     "set_active",
     "set_password",
@@ -190,6 +191,19 @@ class PrincipalCache:
     def put(self, user_id: int, token_version: int, active: bool, principal: Principal) -> None:
         with self._lock:
             self._entries[user_id] = (time.monotonic(), token_version, active, principal)
+
+
+def principal_named(session: Session, *, username: str) -> Principal:
+    """The user ``username`` as a caller (for commands and demo data acting as a user)."""
+    row = session.execute(
+        select(UserRow, OrgNodeRow.path)
+        .join(OrgNodeRow, OrgNodeRow.id == UserRow.node_id)
+        .where(UserRow.username == username)
+    ).first()
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    user, path = row
+    return Principal(user.id, user.username, user.display_name, Role(user.role), user.node_id, path)
 
 
 def load_principal(session: Session, *, user_id: int, token_version: int, cache: PrincipalCache) -> Principal:

@@ -1,0 +1,65 @@
+"""``twin audit verify`` as an auditor runs it, against a real database: exit 0 while every
+issue's chain is intact, 1 naming the project, issue and event once a row was changed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from tests.twin_server.conftest import BACKENDS, SECRET, running_api
+
+
+def audit(database_url: str, data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "TWIN_DATABASE_URL": database_url,
+        "TWIN_DATA_DIR": str(data_dir),
+        "TWIN_SECRET_KEY": SECRET,
+        "TWIN_DEVELOPMENT": "0",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "twin_server.cli", "audit", "verify", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_audit_verify_detects_an_edited_event(backend, tmp_path) -> None:
+    with running_api(backend, tmp_path) as api:
+        base = f"/api/projects/{api.node('P-EAST')}"
+        for title in ("柱脚露筋", "楼板裂缝"):
+            created = api.as_user(
+                "inspector", "POST", f"{base}/issues", json={"kind": "quality", "title": title}
+            )
+            assert created.status_code == 201, created.text
+        url = api.runtime.settings.sqlalchemy_url
+        data_dir = api.runtime.settings.data_dir
+
+        clean = audit(url, data_dir)
+        assert clean.returncode == 0, clean.stderr
+        assert "intact" in clean.stdout and "2 issues" in clean.stdout
+
+        number = created.json()["number"]
+        with api.runtime.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "UPDATE issue_events SET content = replace(content, '楼板裂缝', '楼板无裂缝') "
+                    "WHERE issue_id = :issue AND sequence = 1"
+                ),
+                {"issue": created.json()["id"]},
+            )
+        broken = audit(url, data_dir)
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert f"TAMPERED project P-EAST issue #{number} event 1" in broken.stdout
+        assert "chain broken" in broken.stdout
+        one = audit(url, data_dir, "--project", "P-WEST")  # a project without issues: intact
+        assert one.returncode == 0 and "0 issues" in one.stdout
+        unknown = audit(url, data_dir, "--project", "NOPE")
+        assert unknown.returncode == 2 and unknown.stderr.startswith("error: ")
+        assert "Traceback" not in unknown.stderr
