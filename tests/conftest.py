@@ -128,3 +128,34 @@ def browser_page(tmp_path_factory):
             yield page
         finally:
             context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone_page():
+    """A touch phone (390×844 CSS px, device pixel ratio 2) in Debian's chromium, in a fresh
+    profile; ``page.errors`` collects page errors and console errors, ``page.requested``
+    every URL the page asked for."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        _missing("chromium is not installed: run `make test` (it installs the Debian package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=list(CHROMIUM_FLAGS)
+        )
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, has_touch=True, is_mobile=True)
+        page = context.new_page()
+        page.errors = []
+        page.requested = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("request", lambda request: page.requested.append(request.url))
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()

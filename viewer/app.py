@@ -35,8 +35,18 @@ _URL_PARAMS = {
     "schedule_id": "schedule",
     "date": "date",
     "element": "element",
+    "issue_id": "issue",
     "lang": "lang",
 }
+
+
+# Phones lay the page out at their own width (without this tag a mobile browser renders a
+# 980-px desktop page and shrinks it); Panel extends a string template from its own base page.
+_PAGE_HEAD = (
+    "{% block preamble %}{{ super() }}"
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "{% endblock %}"
+)
 
 
 def _initial_params() -> dict:
@@ -93,6 +103,7 @@ def mount_pages(
 
     def model_page():
         pn.extension("tabulator", notifications=False)
+        pn.state.curdoc.template = _PAGE_HEAD
         params = _initial_params()
         client = client_for_page()
         if client is None:

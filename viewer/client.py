@@ -22,9 +22,14 @@ from urllib.parse import quote
 import httpx
 
 __all__ = [
+    "CommentItem",
     "ElementDetail",
+    "IssueDetail",
+    "IssueRow",
+    "Me",
     "NotAuthenticated",
     "NotFound",
+    "PhotoItem",
     "ProjectRef",
     "PropertyGroup",
     "RevisionRef",
@@ -32,6 +37,7 @@ __all__ = [
     "ServerError",
     "TaskRow",
     "TwinClient",
+    "UserRef",
     "ViewerError",
 ]
 
@@ -50,6 +56,11 @@ class NotFound(ViewerError):
 
 class ServerError(ViewerError):
     """The server refused the request or could not answer."""
+
+
+class Refused(ServerError):
+    """The server understood and refused (403 not your step, 409 wrong status, 413/415/422
+    bad input): ``str()`` is the server's one-line reason, fit to show the user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +121,101 @@ class ElementDetail:
     materials: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Me:
+    user_id: int
+    username: str
+    role: str
+    capabilities: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.display_name or self.username} ({self.username})" if self.display_name else self.username
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRow:
+    """One issue in a list: what the list, the pins and the filters need."""
+
+    id: int
+    number: int
+    kind: str
+    title: str
+    severity: str
+    status: str
+    overdue: bool
+    due_date: dt.date | None
+    assignee_id: int | None
+    assignee: str | None
+    global_ids: tuple[str, ...]
+    point_m: tuple[float, float, float] | None  # IFC world frame, metres
+    fourd_date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentItem:
+    author: str
+    text: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoItem:
+    sha256: str
+    role: str
+    file_name: str
+    exif_time: str | None
+    round: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDetail:
+    row: IssueRow
+    description: str | None
+    creator: str
+    verifier: str | None
+    reopened_count: int
+    allowed_actions: tuple[str, ...]
+    camera: dict[str, Any] | None  # the raising viewpoint's camera (BCF, IFC world frame)
+    comments: tuple[CommentItem, ...]
+    photos: tuple[PhotoItem, ...]
+
+
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+def _issue_row(r: dict[str, Any]) -> IssueRow:
+    point = r.get("point_m")
+    return IssueRow(
+        id=r["id"],
+        number=r["number"],
+        kind=r["kind"],
+        title=r["title"],
+        severity=r["severity"],
+        status=r["status"],
+        overdue=bool(r["overdue"]),
+        due_date=_date(r.get("due_date")),
+        assignee_id=r.get("assignee_id"),
+        assignee=r.get("assignee"),
+        global_ids=tuple(r.get("global_ids") or ()),
+        point_m=(float(point[0]), float(point[1]), float(point[2])) if point and len(point) == 3 else None,
+        fourd_date=_date(r.get("fourd_date")),
+    )
+
+
 class TwinClient:
-    """Read-only client for one user.
+    """Client for one user (reads, and the issue actions an inspector takes on the page).
 
     ``token`` is the user's session token, sent as a bearer token (it never reaches the
     browser page: the page's own requests carry the HttpOnly cookie).
@@ -139,21 +239,113 @@ class TwinClient:
         query = {
             k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in params.items() if v is not None
         }
+        return await self._send("GET", path, params=query)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = await self._http.get(path, params=query)
+            response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise ServerError(f"the server did not answer: {exc}") from None
         if response.status_code == 401:
             raise NotAuthenticated("log in again")
-        if response.status_code in (403, 404):
+        if method == "GET" and response.status_code in (403, 404):
             raise NotFound(_detail(response))
+        if response.status_code == 404:
+            raise NotFound(_detail(response))
+        if response.status_code in (403, 409, 413, 415, 422):
+            raise Refused(_detail(response))
         if response.status_code >= 400:
             raise ServerError(_detail(response))
         return response.json()
 
     async def whoami(self) -> str:
         """The user name the token belongs to."""
-        return (await self._get("/api/auth/me"))["username"]
+        return (await self.me()).username
+
+    async def me(self) -> Me:
+        """The user the token belongs to, with what their role may do."""
+        r = await self._get("/api/auth/me")
+        return Me(
+            user_id=r["user_id"],
+            username=r["username"],
+            role=r["role"],
+            capabilities=frozenset(r.get("capabilities") or ()),
+        )
+
+    # ---- issues ---------------------------------------------------------------------
+    async def list_users(self, project_id: int) -> list[UserRef]:
+        """Users who can see the project (possible assignees)."""
+        rows = await self._get(f"/api/projects/{project_id}/users")
+        return [UserRef(r["id"], r["username"], r.get("display_name"), r["role"]) for r in rows]
+
+    async def list_issues(
+        self,
+        project_id: int,
+        *,
+        statuses: tuple[str, ...] = (),
+        severities: tuple[str, ...] = (),
+        overdue: bool | None = None,
+        assignee_id: int | None = None,
+        limit: int = 1000,
+    ) -> list[IssueRow]:
+        """The project's issues, newest first, filtered as the API filters."""
+        params: dict[str, Any] = {"limit": limit}
+        if statuses:
+            params["status"] = list(statuses)
+        if severities:
+            params["severity"] = list(severities)
+        if overdue is not None:
+            params["overdue"] = "true" if overdue else "false"
+        if assignee_id is not None:
+            params["assignee"] = assignee_id
+        body = await self._send("GET", f"/api/projects/{project_id}/issues", params=params)
+        return [_issue_row(r) for r in body["items"]]
+
+    async def get_issue(self, project_id: int, issue_id: int) -> IssueDetail:
+        return _issue_detail(await self._get(f"/api/projects/{project_id}/issues/{issue_id}"))
+
+    async def create_issue(self, project_id: int, fields: dict[str, Any]) -> IssueDetail:
+        """Raise an issue (``fields`` as the API's ``IssueCreate``)."""
+        return _issue_detail(await self._send("POST", f"/api/projects/{project_id}/issues", json=fields))
+
+    async def act_on_issue(
+        self,
+        project_id: int,
+        issue_id: int,
+        action: str,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+    ) -> IssueDetail:
+        body = {"action": action, "reason": reason or None, "comment": comment or None}
+        return _issue_detail(
+            await self._send("POST", f"/api/projects/{project_id}/issues/{issue_id}/actions", json=body)
+        )
+
+    async def add_comment(self, project_id: int, issue_id: int, text: str) -> None:
+        await self._send(
+            "POST", f"/api/projects/{project_id}/issues/{issue_id}/comments", json={"text": text}
+        )
+
+    async def add_photo(
+        self, project_id: int, issue_id: int, *, role: str, file_name: str, data: bytes
+    ) -> None:
+        await self._send(
+            "POST",
+            f"/api/projects/{project_id}/issues/{issue_id}/photos",
+            data={"role": role},
+            files={"file": (file_name, data)},
+        )
+
+    @staticmethod
+    def severity_url(project_id: int, revision_id: int) -> str:
+        """Same-origin URL of the revision's worst-live-severity bytes (one per GLB row)."""
+        return f"/api/projects/{project_id}/issues/severity?revision={revision_id}"
+
+    @staticmethod
+    def photo_url(project_id: int, issue_id: int, sha256: str, *, thumbnail: bool = True) -> str:
+        suffix = "?thumbnail=true" if thumbnail else ""
+        return f"/api/projects/{project_id}/issues/{issue_id}/photos/{sha256}{suffix}"
 
     async def list_projects(self) -> list[ProjectRef]:
         rows = await self._get("/api/projects")
@@ -281,10 +473,37 @@ class TwinClient:
         return f"/api/projects/{project_id}/revisions/{revision_id}/4d?schedule={schedule_id}"
 
 
+def _issue_detail(r: dict[str, Any]) -> IssueDetail:
+    viewpoints = r.get("viewpoints") or []
+    camera = next((v.get("camera") for v in viewpoints if v.get("camera")), None)
+    return IssueDetail(
+        row=_issue_row(r),
+        description=r.get("description"),
+        creator=r.get("creator") or "",
+        verifier=r.get("verifier"),
+        reopened_count=int(r.get("reopened_count") or 0),
+        allowed_actions=tuple(r.get("allowed_actions") or ()),
+        camera=camera,
+        comments=tuple(
+            CommentItem(c["author"], c["text"], dt.datetime.fromisoformat(c["created_at"]))
+            for c in r.get("comments") or ()
+        ),
+        photos=tuple(
+            PhotoItem(p["sha256"], p["role"], p["file_name"], p.get("exif_time"), int(p.get("round") or 0))
+            for p in r.get("photos") or ()
+        ),
+    )
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
         return f"HTTP {response.status_code}"
     detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        # A validation error: name the first field and what is wrong with it.
+        first = detail[0]
+        place = ".".join(str(part) for part in first.get("loc", ())[1:])
+        return f"{place}: {first.get('msg', '')}".strip(": ")
     return detail if isinstance(detail, str) else f"HTTP {response.status_code}"

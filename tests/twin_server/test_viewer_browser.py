@@ -84,10 +84,10 @@ def demo(tmp_path_factory):
         http.close()
 
 
-def _log_in(page, base: str, target: str) -> None:
+def _log_in(page, base: str, target: str, user: str = "bim") -> None:
     page.goto(f"{base}{target}")
     page.wait_for_url("**/login?**")
-    page.fill("#username", "bim")
+    page.fill("#username", user)
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/viewer/model**")
@@ -370,3 +370,143 @@ def test_a_link_to_another_revision_keeps_it_and_switching_swaps_the_model(demo,
     assert page.evaluate("window.erjiViewer.scene.renderer.info.memory.geometries") <= geometries
     # The address bar follows in place: no history entry per change.
     assert page.evaluate("history.length") == history
+
+
+def _tap_canvas(page, point) -> None:
+    """Tap the 3D view at a canvas point (CSS px), scrolled into view first (on a phone the
+    form below it may have scrolled it away)."""
+    canvas = page.locator(".erji-viewport canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.touchscreen.tap(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def _jpeg(path: Path) -> Path:
+    Image.new("RGB", (800, 600), (190, 60, 40)).save(path, "JPEG")
+    return path
+
+
+def test_an_inspector_raises_an_issue_on_a_phone_by_tapping_an_element(demo, phone_page, tmp_path) -> None:
+    """The inspector's loop on site: tap an element, raise the issue with a photo, see its pin
+    and its colour in the defects mode, come back to its view by tapping the pin."""
+    page = phone_page
+    base, pid = demo["base"], demo["project"]
+    _log_in(page, base, "/viewer/model", user="inspector")
+    canvas = page.locator(".erji-viewport canvas")
+    box = canvas.bounding_box()
+    assert box["width"] <= 390 and box["x"] >= 0  # the 3D view fits the phone's width
+
+    # An element with no issue yet, visible from the start view.
+    pinned = {
+        g
+        for issue in demo["http"].get(f"/api/projects/{pid}/issues").json()["items"]
+        for g in issue["global_ids"]
+    }
+    target = page.evaluate(
+        """(pinned) => {
+          const v = window.erjiViewer, ids = v.scene.table.globalIds;
+          for (let row = 0; row < ids.length; row++) {
+            if (pinned.includes(ids[row])) continue;
+            const point = v.visiblePoint(ids[row]);
+            if (point) return {row, globalId: ids[row], point};
+          }
+          return null;
+        }""",
+        sorted(pinned),
+    )
+    assert target is not None
+    expected_point = page.evaluate(
+        f"window.erjiViewer.pickPoint({target['point']['x']}, {target['point']['y']}).point_m"
+    )
+    _tap_canvas(page, target["point"])
+    page.wait_for_selector(f"[data-role=global-id]:has-text('{target['globalId']}')", timeout=30_000)
+    page.wait_for_function("Object.keys(window.erjiViewer.camera() || {}).length > 0")
+    camera = page.evaluate("window.erjiViewer.camera()")
+    day = page.evaluate("window.erjiViewer.isoDate(window.erjiViewer.state.day)")
+
+    # Raise it: the issues tab, the button, the form, a photo.
+    page.locator(".erji-panel-switch button:has-text('质量安全问题')").tap()
+    page.get_by_role("button", name="在选中构件上新建问题").tap()
+    page.locator(".erji-issue-title input").fill("柱面露筋（手机）")
+    page.locator(".erji-issue-form textarea").fill("现场巡查发现，需凿除修补。")
+    page.locator(".erji-issue-form select:has(option:text-is('严重'))").select_option(label="严重")
+    page.locator(".erji-issue-form input[type=file]").set_input_files(str(_jpeg(tmp_path / "现场.jpg")))
+    page.wait_for_timeout(500)  # the file travels to Python before the button is pressed
+    page.get_by_role("button", name="提交问题").tap()
+    page.wait_for_selector("text=已创建问题", timeout=30_000)
+
+    found = demo["http"].get(f"/api/projects/{pid}/issues", params={"element": target["globalId"]}).json()
+    assert found["total"] == 1
+    issue = demo["http"].get(f"/api/projects/{pid}/issues/{found['items'][0]['id']}").json()
+    assert (
+        issue["title"] == "柱面露筋（手机）" and issue["severity"] == "critical" and issue["status"] == "open"
+    )
+    assert issue["creator"] == "质量检查员" and issue["assignee"] == "项目经理"  # the site manager by default
+    assert issue["global_ids"] == [target["globalId"]]
+    assert all(abs(a - b) < 0.01 for a, b in zip(issue["point_m"], expected_point, strict=True))
+    assert issue["fourd_date"] == day
+    stored = issue["viewpoints"][0]["camera"]
+    assert all(abs(a - b) < 1e-3 for a, b in zip(stored["position_m"], camera["position_m"], strict=True))
+    assert [p["role"] for p in issue["photos"]] == ["before"] and issue["photos"][0][
+        "file_name"
+    ] == "现场.jpg"
+
+    # Its pin sits where the element was tapped.
+    pin = page.locator(f".erji-pin[data-issue-id='{issue['id']}']")
+    expect(pin).to_be_visible(timeout=30_000)
+    at = page.evaluate(f"window.erjiViewer.pinScreenPosition({issue['id']})")
+    assert abs(at["x"] - target["point"]["x"]) < 3 and abs(at["y"] - target["point"]["y"]) < 3
+
+    # Defects colours: the element turns red (critical) once nothing is selected.
+    page.locator("select:has(option:text-is('质量安全问题'))").select_option(label="质量安全问题")
+    page.wait_for_function("window.erjiViewer.state.severity && window.erjiViewer.state.severity.length > 0")
+    canvas.scroll_into_view_if_needed()
+    empty = page.evaluate(
+        """() => {
+          // A point of the canvas showing background, with no overlay (toolbar, legend) on it.
+          const v = window.erjiViewer, c = v.scene.renderer.domElement, r = c.getBoundingClientRect();
+          for (let y = 10; y < c.clientHeight; y += 20)
+            for (let x = 10; x < c.clientWidth; x += 20) {
+              const top = c.getRootNode().elementFromPoint(r.left + x, r.top + y);
+              if (top === c && !v.pickPoint(x, y)) return {x, y};
+            }
+          return null;
+        }"""
+    )
+    _tap_canvas(page, empty)
+    page.wait_for_function("!window.erjiViewer.state.selected.some((v) => v)")
+    page.wait_for_function(f"window.erjiViewer.state.severity[{target['row']}] === 3")
+    page.evaluate("window.erjiViewer.scene.renderNow()")
+    r, g, b = _pixel(page, target["point"])
+    assert r > g + 80 and r > b + 80, ("a critical issue paints its element red", (r, g, b))
+    page.screenshot(path=str(ARTIFACTS / "viewer-issue-phone.png"), full_page=True)
+
+    # Tapping the pin after orbiting away brings back the issue's view and date.
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0] + 120, centre[1] + 30, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"Math.abs(window.erjiViewer.camera().position_m[0] - {camera['position_m'][0]}) > 0.5"
+        f" || Math.abs(window.erjiViewer.camera().position_m[1] - {camera['position_m'][1]}) > 0.5",
+        timeout=30_000,
+    )
+    page.evaluate("window.erjiViewer.scene.renderNow()")
+    at = page.evaluate(f"window.erjiViewer.pinScreenPosition({issue['id']})")
+    _tap_canvas(page, at)
+    page.wait_for_function(
+        f"(() => {{ const p = window.erjiViewer.camera().position_m, q = {camera['position_m']};"
+        " return p.every((v, i) => Math.abs(v - q[i]) < 0.01); })()",
+        timeout=30_000,
+    )
+    expect(page.locator("[data-role=issue-title]")).to_contain_text("柱面露筋（手机）")
+    assert page.evaluate("window.erjiViewer.isoDate(window.erjiViewer.state.day)") == day
+    page.wait_for_function(f"location.search.includes('issue={issue['id']}')")
+
+    hosts = {urlsplit(u).netloc for u in page.requested if not u.startswith(("data:", "blob:"))}
+    assert hosts == {urlsplit(base).netloc}, sorted(set(page.requested))
+    assert not [e for e in page.errors if "GPU stall" not in e], page.errors
+    assert "Traceback" not in demo["log"].read_text()

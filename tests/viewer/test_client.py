@@ -98,3 +98,68 @@ def test_an_ended_session_is_reported_as_such(api) -> None:  # noqa: F811
 
     with pytest.raises(NotAuthenticated):
         _run(api, "not-a-token", work)
+
+
+def test_the_issue_loop_through_the_client(api, site) -> None:  # noqa: F811
+    """What the issues panel does: raise, answer with a photo, re-inspect; refusals come back
+    as ``Refused`` with the server's one-line reason."""
+    import io
+
+    from PIL import Image
+
+    from viewer.client import Refused
+
+    project_id = api.node("P-EAST")
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(photo, "JPEG")
+
+    async def inspector(client: TwinClient):
+        me = await client.me()
+        users = {u.username: u for u in await client.list_users(project_id)}
+        created = await client.create_issue(
+            project_id,
+            {
+                "kind": "quality",
+                "title": "墙面开裂",
+                "assignee_id": users["site"].id,
+                "point_m": [1.0, 2.0, 3.0],
+            },
+        )
+        listed = await client.list_issues(project_id, statuses=("open",))
+        try:
+            await client.create_issue(project_id, {"kind": "quality"})
+        except Refused as exc:
+            refusal = str(exc)
+        return me, users, created, listed, refusal
+
+    me, users, created, listed, refusal = _run(api, api.token("inspector"), inspector)
+    assert "raise_issue" in me.capabilities and users["site"].role == "site_manager"
+    assert created.row.status == "open" and created.row.point_m == (1.0, 2.0, 3.0)
+    assert created.row.id in {i.id for i in listed}
+    assert refusal == "title: Field required"  # the field at fault, without the "body" prefix
+
+    async def site_manager(client: TwinClient):
+        try:
+            await client.act_on_issue(project_id, created.row.id, "reply")
+        except Refused as exc:
+            without_photo = str(exc)
+        await client.add_photo(
+            project_id, created.row.id, role="after", file_name="after.jpg", data=photo.getvalue()
+        )
+        replied = await client.act_on_issue(project_id, created.row.id, "reply", comment="已修补")
+        try:
+            await client.act_on_issue(project_id, created.row.id, "reinspect_pass")
+        except Refused as exc:
+            not_mine = str(exc)
+        return without_photo, replied, not_mine
+
+    without_photo, replied, not_mine = _run(api, api.token("site"), site_manager)
+    assert "after-photo" in without_photo
+    assert replied.row.status == "ready_for_review" and replied.comments[-1].text == "已修补"
+    assert [p.role for p in replied.photos] == ["after"]
+    assert "verifier" in not_mine
+
+    async def close(client: TwinClient):
+        return await client.act_on_issue(project_id, created.row.id, "reinspect_pass")
+
+    assert _run(api, api.token("inspector"), close).row.status == "closed"

@@ -5,10 +5,22 @@ The bundle (``viewer.bundle.js`` beside this file) is built by ``make bundle`` f
 the package needs no npm. Panel serves it by URL (``_bundle``), and since ``_esm`` is that
 same pre-built file, ``--dev``/autoreload cannot fall back to a CDN import map.
 
-Python owns the state below; the browser fetches the GLB and the 4D payload itself by URL
-(never through the websocket), computes the 4D status for the day, and writes back only
-``selected_global_id``, ``day`` and ``playing`` (what the user did) and ``storey_names``,
-``element_count``, ``load_error`` (what the GLB said).
+Python owns the state below; the browser fetches the GLB, the 4D payload and the defects
+payload itself by URL (never through the websocket), computes the 4D status for the day,
+and writes back only what the user did (``selected_global_id`` with ``picked_point_m``,
+``camera``, ``selected_issue``, ``day``, ``playing``) and what the GLB said
+(``storey_names``, ``element_count``, ``load_error``).
+
+Frames: every point and camera that crosses between Python and the browser is in the IFC
+project world frame (Z up, metres), which is BCF's frame and the same for every revision of
+a model; the GLB's own frame (Y up, relative to its ``origin_m``) never leaves the browser.
+A camera dict is a BCF camera::
+
+    {"kind": "perspective", "position_m": [x, y, z], "direction": [dx, dy, dz],
+     "up": [ux, uy, uz], "field_of_view_deg": 45.0, "aspect_ratio": 1.6}
+
+(``direction`` and ``up`` unit vectors, the field of view vertical), or for ``goto_camera``
+also ``{"kind": "orthogonal", ..., "view_to_world_scale": <view height in m>}``.
 """
 
 from __future__ import annotations
@@ -33,8 +45,9 @@ class ModelScene(JSComponent):
     )
     color_mode = param.Selector(
         default="status",
-        objects=["status", "class", "storey", "original", "custom"],
-        doc="What colours the elements; 'custom' paints `element_colors`.",
+        objects=["status", "class", "storey", "original", "custom", "defects"],
+        doc="What colours the elements; 'custom' paints `element_colors`, 'defects' the "
+        "`defects_url` payload (original colours until it arrives).",
     )
     not_started = param.Selector(
         default="ghost", objects=["ghost", "hidden"], doc="How 4D mode draws elements not started yet."
@@ -43,6 +56,13 @@ class ModelScene(JSComponent):
         default=b"",
         doc="Custom mode: RGBA bytes per element in GLB order; the alpha byte is a code "
         "(255 solid, 254 own colour, 64 ghost, 0 hidden). Defect and sensor modes feed this.",
+    )
+    defects_url = param.String(
+        default="",
+        doc="Same-origin URL of the defects payload (application/octet-stream): one byte per GLB "
+        "element row, the worst live issue's severity (0 none, 1 minor, 2 major, 3 critical). Fetched "
+        "again whenever the URL changes (append a version query to refresh); a payload whose length is "
+        "not the element count is not painted and sets `load_error`.",
     )
     storey = param.String(default="", doc="Storey name to filter on; empty: all storeys.")
     storey_mode = param.Selector(
@@ -58,6 +78,43 @@ class ModelScene(JSComponent):
         default=0.5, bounds=(0.0, 1.0), doc="Where the cut is, 0..1 of the extent."
     )
     selected_global_id = param.String(default="", doc="The selected element (picked in 3D or set by Python).")
+    picked_point_m = param.List(
+        default=[],
+        item_type=(int, float),
+        bounds=(0, 3),
+        doc="Set by the browser on every click-pick, with `selected_global_id`: [x, y, z], the point "
+        "on the picked element's surface under the cursor (IFC world frame, metres; the centre of the "
+        "element's box if the view ray misses its triangles); [] when the click hit nothing.",
+    )
+    camera = param.Dict(
+        default={},
+        doc="Set by the browser: the current view as a BCF perspective camera (IFC world frame; shape "
+        "in the module docstring), once a model is in view, then ~0.3 s after the view stops changing, "
+        "right after each pick and after `goto_camera` is applied. Empty until a model loads.",
+    )
+    goto_camera = param.Dict(
+        default={},
+        doc="Set by Python: move the view to this camera (shape of `camera`, or a BCF orthogonal one "
+        "with `view_to_world_scale`), once per change (applied after the model loads if set before). "
+        "Malformed dicts are ignored. To go to the same camera again, change it (e.g. a 'seq' key).",
+    )
+    pins = param.List(
+        default=[],
+        item_type=dict,
+        doc="Issue pins drawn over the model: {'id': int, 'number': int, 'point_m': [x, y, z] (IFC world "
+        "frame), 'severity': 'minor'|'major'|'critical', 'status': str, 'title': str}; statuses "
+        "'closed' and 'void' are greyed. Malformed entries are skipped.",
+    )
+    pin_taps = param.Integer(
+        default=0,
+        doc="Set by the browser: counts pin taps (after `selected_issue` is set), so tapping the "
+        "already selected pin again is seen too.",
+    )
+    selected_issue = param.Integer(
+        default=0,
+        doc="The highlighted pin's issue id (0: none); set by the browser when a pin is clicked, or by "
+        "Python.",
+    )
     focus_rows = param.List(
         default=[], item_type=int, doc="Element rows (GLB order) to select and frame, e.g. a task's elements."
     )

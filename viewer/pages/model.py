@@ -19,9 +19,10 @@ from collections.abc import Callable, Sequence
 import panel as pn
 import param
 
-from ..client import ElementDetail, NotAuthenticated, NotFound, TaskRow, TwinClient, ViewerError
+from ..client import ElementDetail, IssueDetail, NotAuthenticated, NotFound, TaskRow, TwinClient, ViewerError
 from ..components import ModelScene
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, labels, text
+from .issues import IssuesPanel
 
 __all__ = ["ModelPage", "active_tasks", "day_number", "iso_date"]
 
@@ -31,6 +32,20 @@ SIDEBAR_PX = 250
 PANEL_PX = 400
 # Scrubbing sends a day every 250 ms; the task list waits for this much quiet first.
 TASK_REFRESH_DELAY_S = 0.4
+# The page's three parts share a wrapping flex row: sidebar | 3D view | panel on a desktop;
+# on a narrow screen (a phone on site) the 3D view comes first at full width, then the
+# issues/element panel, then the view controls.
+_FLEX_CSS = f"""
+.erji-sidebar {{ flex: 0 0 {SIDEBAR_PX}px; }}
+.erji-scene {{ flex: 1 1 480px; min-width: 0; }}
+.erji-panel {{ flex: 0 1 {PANEL_PX}px; min-width: 300px; overflow-y: auto; }}
+@media (max-width: 900px) {{
+  :host {{ height: auto !important; align-content: flex-start; }}
+  .erji-scene {{ order: 1; flex: 1 1 100%; height: 60vh; min-height: 320px; }}
+  .erji-panel {{ order: 2; flex: 1 1 100%; min-width: 0; max-height: none !important; overflow: visible; }}
+  .erji-sidebar {{ order: 3; flex: 1 1 100%; max-height: none !important; }}
+}}
+"""
 
 
 def day_number(day: dt.date) -> int:
@@ -80,6 +95,7 @@ class ModelPage(pn.viewable.Viewer):
     schedule_id = param.Integer(default=None, allow_None=True, doc="Schedule of the 4D colours; None: none.")
     date = param.String(default="", doc="Timeline date, ISO YYYY-MM-DD.")
     element = param.String(default="", doc="Selected element's GlobalId.")
+    issue_id = param.Integer(default=None, allow_None=True, doc="Issue shown in the issues panel.")
     lang = param.Selector(default=DEFAULT_LANGUAGE, objects=list(LANGUAGES), doc="Page language.")
 
     def __init__(self, *, client: TwinClient, today: dt.date, **params) -> None:
@@ -90,12 +106,26 @@ class ModelPage(pn.viewable.Viewer):
         self._active: list[TaskRow] = []
         self._revisions = []
         self._project_name = ""
-        self.scene = ModelScene(sizing_mode="stretch_both", min_height=560, labels=labels(self.lang))
+        self.scene = ModelScene(
+            sizing_mode="stretch_both", min_height=420, labels=labels(self.lang), css_classes=["erji-scene"]
+        )
+        self.issues = IssuesPanel(
+            client=client,
+            today=today,
+            restore=self._restore_issue,
+            lang=self.lang,
+            selected_issue=self.issue_id or 0,
+        )
         self._build_widgets()
         self.scene.param.watch(self._on_scene_day, "day")
         self.scene.param.watch(self._on_scene_pick, "selected_global_id")
+        self.scene.param.watch(self._on_pick_context, ["picked_point_m", "camera"])
         self.scene.param.watch(self._on_storeys, "storey_names")
         self.scene.param.watch(self._on_playing, "playing")
+        self.scene.param.watch(self._on_pin, "pin_taps")
+        self.issues.param.watch(self._on_pins, "pins")
+        self.issues.param.watch(self._on_issues_changed, "revision_token")
+        self.issues.param.watch(self._on_issue_shown, "selected_issue")
 
     # ---- layout ---------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -144,16 +174,31 @@ class ModelPage(pn.viewable.Viewer):
         )
         self.task_table.param.watch(self._on_task_choice, "selection")
         self.element_panel = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
+        self._element_tab = pn.Column(
+            self.element_panel, self.tasks_title, self.task_table, sizing_mode="stretch_width"
+        )
+        # Two panes switched by buttons rather than pn.Tabs: a Bokeh tab panel keeps the height
+        # it had when drawn, so an issue's detail growing later would spill over what follows.
+        self._issues_view = pn.Column(self.issues, sizing_mode="stretch_width", visible=False)
+        self.panel_switch = pn.widgets.RadioButtonGroup(
+            options={self._t("tab_element"): 0, self._t("tab_issues"): 1},
+            value=0,
+            sizing_mode="stretch_width",
+            css_classes=["erji-panel-switch"],
+        )
+        self.panel_switch.param.watch(self._on_panel_switch, "value")
         self._relabel()
 
     def __panel__(self):
-        header = pn.Row(
+        header = pn.FlexBox(
             self.title,
             self.revision_select,
             self.schedule_select,
-            pn.layout.HSpacer(),
+            pn.Spacer(width=0, styles={"flex-grow": "1"}),  # pushes the user and language right
             self.user_line,
             self.language,
+            flex_wrap="wrap",
+            align_items="center",
             sizing_mode="stretch_width",
             styles={"border-bottom": "1px solid #d0d6de", "background": "#f7f9fb"},
         )
@@ -166,12 +211,29 @@ class ModelPage(pn.viewable.Viewer):
             self.section_axis,
             self.section_position,
             width=SIDEBAR_PX,
+            css_classes=["erji-sidebar"],
         )
-        panel = pn.Column(self.element_panel, self.tasks_title, self.task_table, width=PANEL_PX)
+        panel = pn.Column(
+            self.panel_switch,
+            self._element_tab,
+            self._issues_view,
+            sizing_mode="stretch_width",
+            css_classes=["erji-panel"],
+        )
+        # A flex row that wraps: side by side on a desktop; on a phone the 3D view takes the
+        # width and the controls and panels follow below it.
         return pn.Column(
             header,
             self.message,
-            pn.Row(sidebar, self.scene, panel, sizing_mode="stretch_both"),
+            pn.FlexBox(
+                sidebar,
+                self.scene,
+                panel,
+                flex_wrap="wrap",
+                align_items="stretch",
+                sizing_mode="stretch_both",
+                stylesheets=[_FLEX_CSS],
+            ),
             sizing_mode="stretch_both",
         )
 
@@ -187,7 +249,9 @@ class ModelPage(pn.viewable.Viewer):
         self.revision_select.name = t("revision")
         self.schedule_select.name = t("schedule")
         self.color_mode.name = t("color_mode")
-        self.color_mode.options = {t(f"mode_{m}"): m for m in ("status", "class", "storey", "original")}
+        self.color_mode.options = {
+            t(f"mode_{m}"): m for m in ("status", "defects", "class", "storey", "original")
+        }
         self.not_started.name = t("not_started_as")
         self.not_started.options = {t("not_started_ghost"): "ghost", t("not_started_hidden"): "hidden"}
         self.storey.name = t("storey")
@@ -200,6 +264,8 @@ class ModelPage(pn.viewable.Viewer):
         self.tasks_title.object = (
             f"<b>{html.escape(t('active_tasks'))}</b> <small>{html.escape(t('task_hint'))}</small>"
         )
+        self.issues.lang = self.lang
+        self.panel_switch.options = {t("tab_element"): 0, t("tab_issues"): 1}
         with self._syncing():
             self._fill_schedule_options()
             self._fill_revision_options()
@@ -210,6 +276,8 @@ class ModelPage(pn.viewable.Viewer):
             self._show_element(self._element, self._element_task_keys)
 
     _element: ElementDetail | None = None
+    _defects_version = 0
+    _camera_seq = 0
     _element_task_keys: frozenset[str] = frozenset()
     _quiet = 0  # > 0 while the page itself changes widgets (see _syncing)
     _loaded = False  # project, revisions and schedules resolved (see _on_revision_choice)
@@ -330,7 +398,14 @@ class ModelPage(pn.viewable.Viewer):
         self.color_mode.value = self.scene.color_mode
         self.scene.selected_global_id = self.element
         self.scene.glb_url = revision.glb_url or ""
+        self._show_defects()
         await self._load_element()
+        try:
+            await self.issues.load(project_id=self.project_id, revision_id=revision.id)
+        except ViewerError as exc:
+            self._warn(f"{self._t('server_error')}: {exc}")
+        if self.issue_id:
+            self.panel_switch.value = 1
 
     async def _fetch_tasks(self, day: dt.date) -> list[TaskRow]:
         return await self._client.list_tasks(
@@ -380,10 +455,68 @@ class ModelPage(pn.viewable.Viewer):
         self._show_element(self._element, self._element_task_keys)
 
     async def _on_scene_pick(self, event) -> None:
+        self._on_pick_context()
         if event.new == self.element:
             return
         self.element = event.new
         await self._load_element()
+
+    # ---- issues ---------------------------------------------------------------------
+    def _on_panel_switch(self, event) -> None:
+        self._element_tab.visible = event.new == 0
+        self._issues_view.visible = event.new == 1
+
+    def _on_pick_context(self, *_events) -> None:
+        """The picked element, the point on it and the view go to the issue form."""
+        self.issues.set_pick(
+            global_id=self.scene.selected_global_id,
+            point_m=self.scene.picked_point_m,
+            camera=self.scene.camera,
+            day=self.date,
+            color_mode=self.scene.color_mode,
+        )
+
+    def _on_pins(self, event) -> None:
+        self.scene.pins = event.new
+
+    def _on_issues_changed(self, _event) -> None:
+        self._show_defects()
+
+    def _on_issue_shown(self, event) -> None:
+        self.issue_id = event.new or None
+        self.scene.selected_issue = event.new or 0
+
+    def _on_pin(self, _event) -> None:
+        """A pin was tapped: show its issue and go back to where it was raised."""
+        if self.scene.selected_issue:
+            self.panel_switch.value = 1
+            pn.state.execute(functools.partial(self.issues.choose, self.scene.selected_issue, restore=True))
+
+    def _show_defects(self) -> None:
+        """Point the 3D view at the current defects payload (a new URL makes it refetch)."""
+        if self.project_id and self.revision_id:
+            self._defects_version += 1
+            url = self._client.severity_url(self.project_id, self.revision_id)
+            self.scene.defects_url = f"{url}&v={self._defects_version}"
+
+    async def _restore_issue(self, detail: IssueDetail) -> None:
+        """Go to where the issue was raised: its 4D date, its camera, its element."""
+        row = detail.row
+        if row.fourd_date is not None:
+            self.date = row.fourd_date.isoformat()
+            self.scene.day = day_number(row.fourd_date)
+        element = row.global_ids[0] if row.global_ids else ""
+        self.scene.selected_issue = row.id
+        if element and element != self.element:
+            self.element = element
+            self.scene.selected_global_id = element  # frames the element ...
+        if detail.camera:  # ... then the issue's own camera, sent after, wins
+            self._camera_seq += 1
+            self.scene.goto_camera = {**detail.camera, "seq": self._camera_seq}
+        if element:
+            await self._load_element()
+        if row.fourd_date is not None:
+            await self._refresh_tasks()
 
     # Choice watchers are plain functions on purpose: ``_quiet`` must be read while the page
     # is still filling the options; an async watcher would run after the flag is lowered.

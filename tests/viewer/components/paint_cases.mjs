@@ -1,5 +1,7 @@
 // Cases for test_paint_js.py: run composeColors and friends, print the results as JSON.
-import { composeColors, CODE, STATUS_RGB, SELECTED_RGB, categoryColor, scheduleSpan } from '../../../viewer/js/src/paint.js';
+import {
+  composeColors, CODE, STATUS_RGB, SELECTED_RGB, SEVERITY_RGB, categoryColor, scheduleSpan,
+} from '../../../viewer/js/src/paint.js';
 const n = 6, out = new Uint8Array(4 * n), result = {};
 const status = Uint8Array.from([0, 1, 2, 3, 4, 5]);
 const storeyIndex = Int32Array.from([0, 0, 1, 1, 2, -1]);
@@ -22,5 +24,23 @@ try { composeColors(out, { count: n, mode: 'sparkle', status }); result.unknown 
 result.categoryColors = [0, 1, 2].map(categoryColor);
 result.span = scheduleSpan({ plannedStart: Float64Array.from([NaN, 10]), plannedFinish: Float64Array.from([20, NaN]),
   baselineFinish: Float64Array.from([25, NaN]), actualStart: Float64Array.from([8, NaN]), actualFinish: Float64Array.from([NaN, NaN]) });
+// Defects: one severity byte per element (0 none … 3 critical; above 3 counts as critical).
+const severity = Uint8Array.from([0, 1, 2, 3, 3, 9]);
+result.defects = { counts: composeColors(out, { count: n, mode: 'defects', severity }), texels: all() };
+result.defectsOnly = {
+  counts: composeColors(out, { count: n, mode: 'defects', severity, storey: 1, storeyIndex }), texels: all(),
+};
+result.defectsIsolateSelected = {
+  counts: composeColors(out, {
+    count: n, mode: 'defects', severity, storey: 1, storeyMode: 'isolate', storeyIndex, selected, selectedCount: 1,
+  }),
+  texels: all(),
+};
+result.defectsXray = {
+  counts: composeColors(out, { count: n, mode: 'defects', severity, selected, selectedCount: 1, xray: true }),
+  texels: all(),
+};
+try { composeColors(out, { count: n, mode: 'defects' }); result.defectsMissing = 'no error'; } catch (e) { result.defectsMissing = e.message; }
+result.severityRgb = SEVERITY_RGB;
 result.codes = CODE; result.statusRgb = STATUS_RGB; result.selectedRgb = SELECTED_RGB;
 console.log(JSON.stringify(result));

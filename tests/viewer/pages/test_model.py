@@ -73,3 +73,53 @@ def test_element_panel_groups_properties_and_escapes_everything() -> None:
     chinese = element_html(detail, [], lambda key: text(key, "zh"))
     assert "该构件未关联任务" in chinese and "工程量" in chinese
     assert "点击模型中的构件" in element_html(None, [], lambda key: text(key, "zh"))
+
+
+def test_pins_are_the_listed_issues_with_a_point() -> None:
+    from viewer.client import IssueRow
+    from viewer.pages.issues import pins_for
+
+    def row(n, point):
+        return IssueRow(
+            n, n, "quality", f"问题 {n}", "major", "open", False, None, None, None, (), point, None
+        )
+
+    pins = pins_for([row(1, (1.0, 2.0, 3.0)), row(2, None)])
+    assert pins == [
+        {
+            "id": 1,
+            "number": 1,
+            "point_m": [1.0, 2.0, 3.0],
+            "severity": "major",
+            "status": "open",
+            "title": "问题 1",
+        }
+    ]
+
+
+def test_issue_detail_escapes_everything_and_speaks_both_languages() -> None:
+    from viewer.client import CommentItem, IssueDetail, IssueRow, PhotoItem
+    from viewer.pages.issues import issue_detail_html
+
+    row = IssueRow(
+        7, 12, "safety", "<img src=x onerror=alert(1)>", "major", "ready_for_review", True,
+        D(2026, 12, 9), 3, "项目经理", ("2O2Fr$t4X7Zf8NOew3FLOH",), None, D(2025, 3, 20),
+    )  # fmt: skip
+    detail = IssueDetail(
+        row=row,
+        description="a & b",
+        creator="质量检查员",
+        verifier=None,
+        reopened_count=1,
+        allowed_actions=("reinspect_pass",),
+        camera=None,
+        comments=(CommentItem("site", "<b>done</b>", dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)),),
+        photos=(PhotoItem("a" * 64, "after", "x'.jpg", None, 1),),
+    )
+    page = issue_detail_html(detail, lambda key: text(key, "zh"), lambda sha: f"/photos/{sha}")
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    assert "a &amp; b" in page and "&lt;b&gt;done&lt;/b&gt;" in page and "x&#x27;.jpg" in page
+    assert "待复查" in page and "已逾期" in page and "整改后" in page and "2025-03-20" in page
+    english = issue_detail_html(detail, lambda key: text(key, "en"), lambda sha: f"/photos/{sha}")
+    assert "Ready for review" in english and "overdue" in english
+    assert "Choose an issue" in issue_detail_html(None, lambda key: text(key, "en"), str)

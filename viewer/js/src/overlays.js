@@ -1,15 +1,19 @@
 // DOM overlays over the 3D view: toolbar (home, fit, frame selection, status line),
-// legend, and the timeline bar. Plain DOM: no framework, no web fonts, every string from
-// the `labels` param (the Python catalogue, viewer/i18n.py).
+// legend, and the timeline bar (issue pins: pins.js). Plain DOM: no framework, no web
+// fonts, every string from the `labels` param (the Python catalogue, viewer/i18n.py).
+//
+// Phones: the layout follows the component's own width (a container query, since the
+// component may be narrower than the window), and touch screens get tap targets of at
+// least 28 px (pins) and 32 px (buttons).
 
 import { STATUS } from './status.js';
-import { STATUS_RGB, categoryColor } from './paint.js';
+import { SEVERITY_KEYS, SEVERITY_RGB, STATUS_RGB, categoryColor } from './paint.js';
 import { isoDate } from './status.js';
 
 const CSS = `
 .erji-viewer { position: relative; width: 100%; height: 100%; min-height: 420px; overflow: hidden;
   font: 13px/1.4 system-ui, "Noto Sans CJK SC", "WenQuanYi Zen Hei", "Microsoft YaHei", sans-serif; }
-.erji-viewport { position: absolute; inset: 0 0 56px 0; }
+.erji-viewport, .erji-pins { position: absolute; inset: 0 0 56px 0; }
 .erji-toolbar { position: absolute; top: 8px; right: 8px; display: flex; gap: 4px; align-items: center; }
 .erji-toolbar button, .erji-timeline button, .erji-timeline select { background: #fff; border: 1px solid #b8c0cc;
   border-radius: 4px; padding: 3px 8px; cursor: pointer; font: inherit; }
@@ -27,6 +31,40 @@ const CSS = `
 .erji-timeline[hidden] { display: none; }
 .erji-timeline input[type=range] { flex: 1; }
 .erji-timeline .date { min-width: 96px; font-variant-numeric: tabular-nums; font-weight: 600; }
+.erji-pins { z-index: 0; overflow: hidden; pointer-events: none; } /* z 0: the pins stack inside it */
+.erji-pin { position: absolute; left: 0; top: 0; box-sizing: border-box; min-width: 22px; height: 22px;
+  padding: 0 5px; border-radius: 11px; border: 2px solid #fff; box-shadow: 0 1px 3px rgba(0,0,0,.45);
+  display: flex; align-items: center; justify-content: center; pointer-events: auto; cursor: pointer;
+  font: 600 11px/1 system-ui, sans-serif; color: #fff; text-shadow: 0 0 2px rgba(0,0,0,.6);
+  touch-action: none; user-select: none; -webkit-tap-highlight-color: transparent; will-change: transform; }
+.erji-pin[hidden] { display: none; }
+.erji-pins.moving .erji-pin:not(.selected) { visibility: hidden; }
+.erji-pin-dots { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+.erji-pin-dots[hidden] { display: none; }
+.erji-pin[data-severity=minor] { color: #3a2c00; text-shadow: none; }
+.erji-pin[data-severity=major] { z-index: 1; }
+.erji-pin[data-severity=critical] { z-index: 2; }
+.erji-pin.done { z-index: 0; background: #9aa3ad; color: #fff; opacity: .75; text-shadow: none; }
+.erji-pin.selected { z-index: 3; border-color: #00d2ff; box-shadow: 0 0 0 3px rgba(0,150,200,.55), 0 1px 4px rgba(0,0,0,.5);
+  opacity: 1; }
+.erji-pin:focus-visible { outline: 2px solid #1f6feb; outline-offset: 2px; }
+@media (pointer: coarse) {
+  .erji-pin { min-width: 28px; height: 28px; border-radius: 14px; font-size: 13px; }
+  .erji-toolbar button, .erji-timeline button, .erji-timeline select { min-height: 32px; }
+}
+.erji-viewer { container-type: inline-size; }
+@container (max-width: 600px) {
+  .erji-viewport, .erji-pins { bottom: 84px; }
+  .erji-toolbar { left: 8px; flex-wrap: wrap; justify-content: flex-end; }
+  .erji-toolbar button { padding: 3px 6px; }
+  .erji-legend { top: auto; bottom: 92px; max-height: 35%; max-width: calc(100% - 16px); font-size: 12px; }
+  .erji-timeline { box-sizing: border-box; height: 84px; flex-wrap: wrap; align-content: center; row-gap: 2px; column-gap: 4px;
+    padding: 0 6px; }
+  .erji-timeline input[type=range] { order: -1; flex: 1 1 100%; margin: 0; }
+  .erji-timeline button { padding: 3px 6px; }
+  .erji-timeline [data-role=back-week], .erji-timeline [data-role=forward-week] { display: none; }
+  .erji-timeline .date { min-width: 0; margin-left: auto; }
+}
 `;
 
 export function injectStyles(el) {
@@ -84,12 +122,17 @@ export class Legend {
   }
 
   /** Rows of [colour, label, count]; counts tell the user what the date means at a glance. */
-  show(mode, { labels, table, byStatus }) {
+  show(mode, { labels, table, byStatus, bySeverity = null }) {
     const rows = [];
     if (mode === 'status' && byStatus) {
       const counts = byStatus;
       for (const s of [STATUS.NOT_STARTED, STATUS.IN_PROGRESS, STATUS.DONE, STATUS.LATE, STATUS.AHEAD, STATUS.NO_TASK]) {
         rows.push([STATUS_RGB[s], labels[`status_${STATUS_KEYS[s]}`] ?? STATUS_KEYS[s], counts[s], STATUS_KEYS[s]]);
+      }
+    } else if (mode === 'defects' && bySeverity) {
+      for (let s = SEVERITY_KEYS.length - 1; s >= 0; s--) {
+        const key = SEVERITY_KEYS[s]; // legend keys: defects_critical … defects_none
+        rows.push([SEVERITY_RGB[s], labels[`defects_${key}`] ?? key, bySeverity[s], key]);
       }
     } else if (mode === 'class' || mode === 'storey') {
       const names = mode === 'class' ? table.classes : table.storeys;

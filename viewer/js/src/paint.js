@@ -25,8 +25,21 @@ export const STATUS_RGB = Object.freeze([
 
 export const SELECTED_RGB = Object.freeze([0, 210, 255]);
 
+/**
+ * Defect colours (sRGB bytes), indexed by severity byte: the worst live issue on the
+ * element (0 none, 1 minor, 2 major, 3 critical; the server's `defects` payload).
+ * Elements without an issue stay a neutral light grey so the coloured ones stand out.
+ */
+export const SEVERITY_RGB = Object.freeze([
+  [200, 203, 207], // NONE: neutral light grey
+  [251, 192, 45], //  MINOR: yellow
+  [245, 124, 0], //   MAJOR: orange
+  [211, 47, 47], //   CRITICAL: red
+]);
+export const SEVERITY_KEYS = Object.freeze(['none', 'minor', 'major', 'critical']);
+
 /** Colour modes the viewer knows; "custom" paints a caller's per-element RGBA array. */
-export const MODES = Object.freeze(['status', 'class', 'storey', 'original', 'custom']);
+export const MODES = Object.freeze(['status', 'class', 'storey', 'original', 'custom', 'defects']);
 
 /**
  * A categorical colour for category i (IFC classes, storeys): hues spread by the golden
@@ -50,6 +63,9 @@ const CATEGORY_TEXELS = new Uint8Array(4 * 256);
 for (let c = 0; c < 256; c++) CATEGORY_TEXELS.set([...categoryColor(c), CODE.SOLID], 4 * c);
 const STATUS_TEXELS = new Uint8Array(4 * STATUS_RGB.length);
 STATUS_RGB.forEach((rgb, s) => STATUS_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
+const SEVERITY_TEXELS = new Uint8Array(4 * SEVERITY_RGB.length);
+SEVERITY_RGB.forEach((rgb, s) => SEVERITY_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
+const WORST = SEVERITY_RGB.length - 1;
 
 /**
  * Write every element's texel into `out` (Uint8Array of 4 × count bytes).
@@ -65,8 +81,9 @@ STATUS_RGB.forEach((rgb, s) => STATUS_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
  *      selection colour, even when a filter hid it; with `xray`, every other visible
  *      element becomes GHOST.
  *      `selectedCount` (optional) = how many are selected: 0 skips the selection layer.
- * @returns {{solid: number, ghost: number, hidden: number, byStatus: number[] | null}} how many
- *   elements of each kind, and in status mode how many per STATUS code (the legend's counts)
+ * @returns {{solid: number, ghost: number, hidden: number, byStatus: number[] | null,
+ *   bySeverity: number[] | null}} how many elements of each kind; in status mode how many
+ *   per STATUS code, in defects mode how many per severity 0..3 (the legend's counts)
  */
 export function composeColors(out, opts) {
   const {
@@ -76,6 +93,7 @@ export function composeColors(out, opts) {
     hideNotStarted = false,
     categories = null,
     custom = null,
+    severity = null,
     storey = -1,
     storeyMode = 'only',
     storeyIndex = null,
@@ -83,7 +101,7 @@ export function composeColors(out, opts) {
     xray = false,
   } = opts;
   if (out.length < 4 * count) throw new Error(`composeColors: out holds ${out.length / 4} of ${count} elements`);
-  const needs = { status, class: categories, storey: categories, custom };
+  const needs = { status, class: categories, storey: categories, custom, defects: severity };
   if (mode in needs && needs[mode] === null) throw new Error(`composeColors: mode "${mode}" needs its array`);
   if (!MODES.includes(mode)) throw new Error(`composeColors: unknown mode "${mode}"`);
   const palette = CATEGORY_TEXELS;
@@ -94,6 +112,7 @@ export function composeColors(out, opts) {
   // The caller says whether anything is selected (a scan of 100k bytes per repaint is ~1 ms).
   const anySelected = selected !== null && opts.selectedCount !== 0;
   const byStatus = mode === 'status' ? new Array(STATUS_RGB.length).fill(0) : null;
+  const bySeverity = mode === 'defects' ? new Array(SEVERITY_RGB.length).fill(0) : null;
   let solid = 0;
   let ghost = 0;
   let hidden = 0;
@@ -126,6 +145,14 @@ export function composeColors(out, opts) {
       g = custom[o + 1];
       b = custom[o + 2];
       a = custom[o + 3];
+    } else if (mode === 'defects') {
+      const s = severity[i] > WORST ? WORST : severity[i];
+      bySeverity[s]++;
+      const p = 4 * s;
+      r = SEVERITY_TEXELS[p];
+      g = SEVERITY_TEXELS[p + 1];
+      b = SEVERITY_TEXELS[p + 2];
+      a = CODE.SOLID;
     }
     if (filtering && storeyIndex[i] !== storey && a !== CODE.HIDDEN) a = filterCode;
     if (anySelected) {
@@ -144,7 +171,7 @@ export function composeColors(out, opts) {
     else if (a === CODE.GHOST) ghost++;
     else solid++;
   }
-  return { solid, ghost, hidden, byStatus };
+  return { solid, ghost, hidden, byStatus, bySeverity };
 }
 
 /** The first and last day any element's dates mention (planned, baseline, actual), or null. */

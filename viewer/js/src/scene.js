@@ -11,16 +11,33 @@
 // draw call per mesh. Ghosts need blending and no depth writes, so they are drawn by a
 // second mesh over the same geometry with a transparent material that keeps only GHOST
 // elements; it is only in the scene while there are ghosts.
+//
+// Points and cameras here are in the GLB frame (three.js world); viewer.js converts what
+// crosses to Python into the IFC world frame (frames.js).
 
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/examples/jsm/libs/meshopt_decoder.module.js';
 
+import { accessorOf, clipInterval, nearestElementHit, rayBoxInterval, valueRange } from './raycast.js';
+
 const TEXTURE_WIDTH = 2048; // texels per row: 100k elements fit in 49 rows
 const BACKGROUND = 0xeef1f5;
 const GHOST_RGB = 0x8a9099;
 const GHOST_OPACITY = 0.12;
+const DEFAULT_FOV_DEG = 45;
+
+/** Scale that turns a normalised integer attribute's stored value into its value. */
+function normalisation(attribute) {
+  if (!attribute.normalized) return 1;
+  const array = attribute.isInterleavedBufferAttribute ? attribute.data.array : attribute.array;
+  if (array instanceof Int8Array) return 1 / 127;
+  if (array instanceof Uint8Array) return 1 / 255;
+  if (array instanceof Int16Array) return 1 / 32767;
+  if (array instanceof Uint16Array) return 1 / 65535;
+  return 1;
+}
 
 // Shader pieces shared by the solid and ghost materials. `_element` is a float attribute
 // (uint16 per vertex, float32 per instance in the file); rows are exact up to 2^24.
@@ -152,7 +169,7 @@ export class ModelScene {
 
     this.scene = new THREE.Scene();
     this.scene.background = new THREE.Color(BACKGROUND);
-    this.camera = new THREE.PerspectiveCamera(45, 1, 0.05, 5000);
+    this.camera = new THREE.PerspectiveCamera(DEFAULT_FOV_DEG, 1, 0.05, 5000);
     this.camera.position.set(30, 25, 30);
     this.scene.add(this.camera);
     this.scene.add(new THREE.HemisphereLight(0xffffff, 0x8d8d8d, 2.0));
@@ -164,6 +181,7 @@ export class ModelScene {
     this.controls.enableDamping = false; // renders only on change: no animation loop to keep alive
     this.controls.screenSpacePanning = true;
     this.controls.addEventListener('change', () => this.requestRender());
+    this.controls.addEventListener('end', () => this._viewEnded());
 
     this.model = new THREE.Group();
     this.ghosts = new THREE.Group();
@@ -180,6 +198,7 @@ export class ModelScene {
     this.pickTarget = new THREE.WebGLRenderTarget(1, 1);
     this.pickBuffer = new Uint8Array(4);
     this.onFrame = null; // (frameMs) => void, after every render
+    this.onViewEnd = null; // () => void, after the user or the code moved the view
     this._renderQueued = false;
     this._resizeObserver = new ResizeObserver(() => this.resize());
     this._resizeObserver.observe(container);
@@ -260,6 +279,7 @@ export class ModelScene {
     }
     this.model.updateMatrixWorld(true);
     this.bounds.setFromObject(this.model);
+    this.camera.fov = DEFAULT_FOV_DEG; // a viewpoint may have changed it; each model starts afresh
     this.homeView();
   }
 
@@ -280,6 +300,11 @@ export class ModelScene {
     this.camera.aspect = w / h;
     this.camera.updateProjectionMatrix();
     this.requestRender();
+    this._viewEnded();
+  }
+
+  _viewEnded() {
+    if (this.table) this.onViewEnd?.();
   }
 
   requestRender() {
@@ -313,6 +338,7 @@ export class ModelScene {
     this.camera.updateProjectionMatrix();
     this.controls.update();
     this.requestRender();
+    this._viewEnded();
   }
 
   fitModel() {
@@ -374,6 +400,186 @@ export class ModelScene {
     const [r, g, b] = this.pickBuffer;
     const id = r + 256 * g + 65536 * b;
     return id > 0 && id <= this.table.count ? id - 1 : -1;
+  }
+
+  /**
+   * The view ray through a canvas point (CSS px), at the centre of the pixel the GPU pick
+   * reads, so the ray and the pick see the same element.
+   * @returns {THREE.Ray} origin at the camera, unit direction (GLB frame)
+   */
+  rayAt(x, y) {
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    const ndc = new THREE.Vector2(((Math.floor(x) + 0.5) / w) * 2 - 1, 1 - ((Math.floor(y) + 0.5) / h) * 2);
+    this.camera.updateMatrixWorld();
+    const raycaster = new THREE.Raycaster();
+    raycaster.setFromCamera(ndc, this.camera);
+    return raycaster.ray;
+  }
+
+  /**
+   * The nearest point of element `row` on a ray, honouring the section cut and the near
+   * plane (what the pick could see). Scans only the meshes whose rows include `row`.
+   * @returns {number} the ray parameter (metres from the origin), or Infinity
+   */
+  elementHit(row, ray) {
+    const origin = ray.origin.toArray();
+    const direction = ray.direction.toArray();
+    const forward = this.camera.getWorldDirection(new THREE.Vector3());
+    let [tMin, tMax] = [this.camera.near / Math.max(ray.direction.dot(forward), 1e-6), Infinity];
+    for (const plane of this.shared.clippingPlanes) {
+      [tMin, tMax] = clipInterval(origin, direction, plane.normal.toArray(), plane.constant, tMin, tMax);
+    }
+    if (tMin > tMax) return Infinity;
+    let best = Infinity;
+    const matrix = new THREE.Matrix4();
+    const instance = new THREE.Matrix4();
+    const localOrigin = new THREE.Vector3();
+    const localDirection = new THREE.Vector3();
+    for (const mesh of this.model.children) {
+      const geometry = mesh.geometry;
+      const local = row - (mesh.material.userData.offset ?? 0);
+      const elementAttr = geometry.attributes._element;
+      const elements = accessorOf(elementAttr);
+      // Which rows a mesh holds is read once per mesh (a linear scan), then reused per click.
+      mesh.userData.elementRange ??= valueRange(elements, elementAttr.count);
+      const [lo, hi] = mesh.userData.elementRange;
+      if (local < lo || local > hi) continue;
+      const position = geometry.attributes.position;
+      const scale = normalisation(position);
+      const triangles = {
+        positions: accessorOf(position),
+        index: geometry.index ? geometry.index.array : null,
+        vertexCount: position.count,
+        elements: mesh.isInstancedMesh ? null : elements,
+      };
+      const copies = mesh.isInstancedMesh ? mesh.count : 1;
+      for (let c = 0; c < copies; c++) {
+        if (mesh.isInstancedMesh && elements.array[c * elements.stride + elements.offset] !== local) continue;
+        // Raw stored values -> world: node matrix × instance matrix × normalisation. The
+        // ray goes the other way, its direction unnormalised, so t stays in world metres.
+        matrix.copy(mesh.matrixWorld);
+        if (mesh.isInstancedMesh) matrix.multiply(mesh.getMatrixAt(c, instance));
+        if (scale !== 1) matrix.scale(new THREE.Vector3(scale, scale, scale));
+        matrix.invert();
+        localOrigin.copy(ray.origin).applyMatrix4(matrix);
+        localDirection.copy(ray.origin).add(ray.direction).applyMatrix4(matrix).sub(localOrigin);
+        const t = nearestElementHit(
+          triangles,
+          mesh.isInstancedMesh ? 0 : local,
+          localOrigin.toArray(),
+          localDirection.toArray(),
+          tMin,
+          Math.min(tMax, best),
+        );
+        if (t < best) best = t;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The element under a canvas point (CSS px) and the point on its surface there.
+   * @returns {null | {row: number, point: THREE.Vector3, onSurface: boolean}} null when
+   *   nothing is under the point; `point` (GLB frame) is the nearest hit of the view ray
+   *   with that element's triangles, or the centre of its box (`onSurface` false) when the
+   *   ray misses them (the pick and the ray can disagree at an edge)
+   */
+  pickPoint(x, y) {
+    const row = this.pick(x, y);
+    if (row < 0) return null;
+    const ray = this.rayAt(x, y);
+    const t = this.elementHit(row, ray);
+    if (Number.isFinite(t)) return { row, point: ray.at(t, new THREE.Vector3()), onSurface: true };
+    const mask = new Uint8Array(this.table.count);
+    mask[row] = 1;
+    return { row, point: this.boxOf(mask).getCenter(new THREE.Vector3()), onSurface: false };
+  }
+
+  /**
+   * The current view (GLB frame): camera position, unit view direction, unit screen-up,
+   * vertical field of view and aspect (width / height).
+   */
+  cameraView() {
+    this.camera.updateMatrixWorld();
+    return {
+      position: this.camera.position.toArray(),
+      direction: this.camera.getWorldDirection(new THREE.Vector3()).toArray(),
+      up: new THREE.Vector3(0, 1, 0).applyQuaternion(this.camera.quaternion).toArray(),
+      fovDeg: this.camera.fov,
+      aspect: this.camera.aspect,
+    };
+  }
+
+  /**
+   * Move the view to a saved camera (frames.js `parseBcfCamera`, GLB frame). The orbit
+   * target goes along the direction to what the view centre shows: the element under the
+   * canvas centre, else the model's box (its centre's depth, or where the ray enters it),
+   * else a few metres ahead. With `viewHeightM` (a BCF orthogonal camera) a perspective
+   * camera is backed off from that target until the view shows that height.
+   * The orbit keeps the vertical up, so a rolled camera comes back without its roll.
+   */
+  setView({ position, direction, up, fovDeg = null, viewHeightM = null }) {
+    if (!this.table) return;
+    const eye = new THREE.Vector3(...position);
+    const forward = new THREE.Vector3(...direction).normalize();
+    if (fovDeg) this.camera.fov = fovDeg;
+    // Look along the direction from the given position to find what the centre shows.
+    this.camera.position.copy(eye);
+    this.camera.lookAt(eye.clone().add(forward));
+    this._fitClipping(eye);
+    const distance = this._targetDistance(eye, forward);
+    const target = eye.clone().addScaledVector(forward, distance);
+    if (viewHeightM) {
+      const back = viewHeightM / 2 / Math.tan(THREE.MathUtils.degToRad(this.camera.fov) / 2);
+      eye.copy(target).addScaledVector(forward, -back);
+    }
+    // Straight down (or up) the orbit cannot tell which way is up on screen: nudge the eye
+    // a little so its azimuth puts `up` at the top of the screen.
+    if (Math.hypot(forward.x, forward.z) < 1e-3) {
+      const upVector = new THREE.Vector3(...up);
+      upVector.y = 0;
+      if (upVector.lengthSq() > 0) {
+        const d = eye.distanceTo(target);
+        eye.addScaledVector(upVector.normalize(), Math.sign(forward.y) * d * 1e-3);
+      }
+    }
+    this.camera.position.copy(eye);
+    this.controls.target.copy(target);
+    this._fitClipping(eye);
+    this.controls.update();
+    this.requestRender();
+  }
+
+  /** Near and far planes for an eye anywhere (inside the model or far off). */
+  _fitClipping(eye) {
+    const center = this.bounds.getCenter(new THREE.Vector3());
+    const radius = Math.max(this.bounds.getSize(new THREE.Vector3()).length() / 2, 0.5);
+    const far = (eye.distanceTo(center) + radius) * 4;
+    this.camera.far = far;
+    this.camera.near = THREE.MathUtils.clamp(far / 20000, 0.01, 1);
+    this.camera.updateProjectionMatrix();
+    this.camera.updateMatrixWorld();
+  }
+
+  /** How far ahead of `eye` along `forward` the view's subject is (metres). */
+  _targetDistance(eye, forward) {
+    const w = this.renderer.domElement.clientWidth;
+    const h = this.renderer.domElement.clientHeight;
+    const row = this.pick(w / 2, h / 2);
+    if (row >= 0) {
+      const t = this.elementHit(row, new THREE.Ray(eye.clone(), forward.clone()));
+      if (Number.isFinite(t) && t > 0.1) return t;
+    }
+    const center = this.bounds.getCenter(new THREE.Vector3());
+    const depth = center.clone().sub(eye).dot(forward);
+    const span = this.bounds.isEmpty()
+      ? null
+      : rayBoxInterval(eye.toArray(), forward.toArray(), this.bounds.min.toArray(), this.bounds.max.toArray());
+    if (span && depth >= Math.max(span[0], 0) && depth <= span[1]) return depth;
+    if (span && span[0] > 0) return span[0];
+    if (depth > 0.1) return depth;
+    return Math.max(this.bounds.getSize(new THREE.Vector3()).length() / 4, 5);
   }
 
   /** World-frame bounding box of the elements whose mask byte is set (scans the geometry). */

@@ -1,24 +1,40 @@
 // Entry point of the viewer bundle: Panel's JSComponent calls `render({ model, el })`.
 //
 // The Python component (viewer/components/scene.py) owns the state as params; this file
-// renders it and reports back only what the user did in the 3D view (picked element,
-// timeline day) and what the GLB told it (storeys, classes). Data travels by URL (GLB,
-// 4D payload), never through the websocket.
+// renders it and reports back only what the user did in the 3D view (picked element and
+// point, camera, timeline day, chosen issue pin) and what the GLB told it (storeys,
+// classes). Data travels by URL (GLB, 4D payload, defects), never through the websocket.
+// Points and cameras cross to Python in the IFC world frame (frames.js), never the GLB's.
 //
 // The 4D status is computed here from the 4D arrays (status.js, the tested copy of the
 // Python rule), so moving the timeline never waits for the server: the day param is sent
 // to Python at most every DAY_SYNC_MS for the task list and the URL.
 
-import { Vector3 } from 'three';
+import { Matrix4, Vector2, Vector3 } from 'three';
 
 import { decodeFourD } from './fourd.js';
+import { bcfCamera, glbToIfcPoint, ifcToGlbPoint, parseBcfCamera, roundPoint, vector3 } from './frames.js';
 import { composeColors, scheduleSpan } from './paint.js';
+import { PinLayer } from './pins.js';
 import { ModelScene } from './scene.js';
 import { elementStatus, isoDate } from './status.js';
 import { Legend, Timeline, Toolbar, injectStyles } from './overlays.js';
 
 const DAY_SYNC_MS = 250;
 const MARGIN_DAYS = 7;
+/** The camera param is sent once the view has been still this long (orbit, zoom, resize). */
+const CAMERA_SETTLE_MS = 300;
+
+/** Bokeh hands over dicts as plain objects, but a Map (non-string keys) is possible too. */
+function plain(value) {
+  if (value instanceof Map) return Object.fromEntries(value);
+  return value;
+}
+
+function isEmptyDict(value) {
+  const v = plain(value);
+  return !v || typeof v !== 'object' || Object.keys(v).length === 0;
+}
 
 export function render({ model, el }) {
   injectStyles(el);
@@ -47,6 +63,12 @@ export function render({ model, el }) {
     syncTimer: null,
     frameSeen: false,
     custom: null,
+    defects: null, // bytes of the latest defects payload (any length; checked against the model)
+    defectsError: '', // the load_error text a bad defects payload set (cleared by a good one)
+    severity: null, // the defects bytes when they fit the model shown: 1 byte per element
+    modelLoading: false,
+    cameraTimer: null,
+    gotoPending: !isEmptyDict(model.goto_camera), // set before the model: applied once it is in
   };
   const labels = () => model.labels || {};
 
@@ -63,7 +85,30 @@ export function render({ model, el }) {
     },
   });
 
+  const pins = new PinLayer(viewport, {
+    onSelect: (id) => {
+      pins.setSelected(id);
+      if (model.selected_issue !== id) model.selected_issue = id;
+      // Every tap counts, the selected pin's too: tapping it again goes back to its view.
+      model.pin_taps = (model.pin_taps || 0) + 1;
+    },
+    wheelTarget: scene.renderer.domElement,
+  });
+  const viewProjection = new Matrix4();
+  const canvasSize = new Vector2();
+  /** Pins follow the camera: reprojected after every rendered frame (and on demand). */
+  function updatePins() {
+    const camera = scene.camera;
+    camera.updateMatrixWorld();
+    viewProjection.multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse);
+    // The size the renderer was given (CSS px): reading clientWidth here would force a
+    // style recalculation of every badge moved in the previous frame.
+    scene.renderer.getSize(canvasSize);
+    pins.update(viewProjection.elements, canvasSize.x, canvasSize.y);
+  }
+
   scene.onFrame = (ms) => {
+    updatePins();
     if (!state.frameSeen && scene.table) {
       state.frameSeen = true;
       metrics.navigationToFirstFrameMs = performance.now();
@@ -89,6 +134,7 @@ export function render({ model, el }) {
     let mode = model.color_mode;
     if (mode === 'status' && !state.fourd) mode = 'original';
     if (mode === 'custom' && !state.custom) mode = 'original';
+    if (mode === 'defects' && !state.severity) mode = 'original'; // until the payload is in
     if (mode === 'status') elementStatus(state.fourd, state.day, state.status);
     const storeyName = model.storey;
     const counts = composeColors(state.texels, {
@@ -98,6 +144,7 @@ export function render({ model, el }) {
       hideNotStarted: model.not_started === 'hidden',
       categories: categoriesFor(mode),
       custom: state.custom,
+      severity: state.severity,
       storey: storeyName ? table.storeys.indexOf(storeyName) : -1,
       storeyMode: model.storey_mode,
       storeyIndex: table.storeyIndex,
@@ -107,7 +154,7 @@ export function render({ model, el }) {
     });
     scene.paint(state.texels, { ghosts: counts.ghost });
     if (metrics.recolourMs.length < 1000) metrics.recolourMs.push(performance.now() - t0);
-    legend.show(mode, { labels: labels(), table, byStatus: counts.byStatus });
+    legend.show(mode, { labels: labels(), table, byStatus: counts.byStatus, bySeverity: counts.bySeverity });
   }
 
   // ---- selection ------------------------------------------------------------------
@@ -142,11 +189,43 @@ export function render({ model, el }) {
     // A click, not the end of an orbit drag.
     if (!state.down || Math.hypot(e.clientX - state.down.x, e.clientY - state.down.y) > 4) return;
     const rect = scene.renderer.domElement.getBoundingClientRect();
-    const row = scene.pick(e.clientX - rect.left, e.clientY - rect.top);
-    const globalId = row >= 0 ? scene.table.globalIds[row] : '';
-    select(row >= 0 ? [row] : []);
-    model.selected_global_id = globalId;
+    const hit = scene.pickPoint(e.clientX - rect.left, e.clientY - rect.top);
+    select(hit ? [hit.row] : []);
+    // Point and camera first, the element last: a watcher on either sees all three fresh.
+    model.picked_point_m = hit ? roundPoint(glbToIfcPoint(hit.point.toArray(), scene.table.originM)) : [];
+    syncCamera();
+    model.selected_global_id = hit ? scene.table.globalIds[hit.row] : '';
   });
+
+  // ---- camera ---------------------------------------------------------------------
+  /** The current view as a BCF PerspectiveCamera dict (IFC world frame), or null. */
+  function cameraDict() {
+    return scene.table ? bcfCamera(scene.cameraView(), scene.table.originM) : null;
+  }
+
+  /** Send the camera now (if it changed); cancels a pending debounced send. */
+  function syncCamera() {
+    clearTimeout(state.cameraTimer);
+    state.cameraTimer = null;
+    if (state.modelLoading) return; // the load sends it when the model is in
+    const camera = cameraDict();
+    if (!camera || JSON.stringify(camera) === JSON.stringify(plain(model.camera))) return;
+    model.camera = camera;
+  }
+
+  scene.onViewEnd = () => {
+    clearTimeout(state.cameraTimer);
+    state.cameraTimer = setTimeout(syncCamera, CAMERA_SETTLE_MS);
+  };
+
+  /** Move to `goto_camera` (once per change; malformed dicts are ignored silently). */
+  function applyGoto() {
+    state.gotoPending = false;
+    const view = scene.table ? parseBcfCamera(plain(model.goto_camera), scene.table.originM) : null;
+    if (!view) return;
+    scene.setView(view);
+    syncCamera();
+  }
 
   // ---- timeline -------------------------------------------------------------------
   function setDay(day, { final }) {
@@ -171,12 +250,14 @@ export function render({ model, el }) {
   async function loadModel() {
     modelLoad?.abort();
     fourdLoad?.abort();
+    state.modelLoading = false;
     if (!model.glb_url) return;
     const controller = (modelLoad = new AbortController());
     // The 4D payload downloads while the GLB does (it needs the model only to be applied).
     const fourdBytes = fetchFourD();
     fourdBytes.catch(() => {}); // awaited below; a failure is reported there
     el.dataset.state = 'loading';
+    state.modelLoading = true; // defects, goto and camera wait for the model
     delete el.dataset.firstFrame;
     state.frameSeen = false;
     toolbar.status(labels().loading || '…');
@@ -188,6 +269,8 @@ export function render({ model, el }) {
       state.status = new Uint8Array(table.count);
       state.selected = new Uint8Array(table.count);
       state.selectedCount = 0;
+      state.severity = null;
+      pins.setOrigin(table.originM);
       readCustomColors();
       model.storey_names = table.storeys.slice();
       model.element_count = table.count;
@@ -199,9 +282,13 @@ export function render({ model, el }) {
       if (controller !== modelLoad) return;
       if (model.selected_global_id) selectGlobalId(model.selected_global_id, { frame: true });
       else if (model.focus_rows.length) selectRows(model.focus_rows);
-      repaint();
+      state.modelLoading = false;
+      applyDefects(); // repaints
+      if (state.gotoPending) applyGoto();
+      syncCamera(); // the first camera Python gets, once the model is in view
     } catch (err) {
       if (controller !== modelLoad) return; // superseded: not an error
+      state.modelLoading = false;
       el.dataset.state = 'error';
       toolbar.status(`${labels().load_failed || 'error'}: ${err.message}`);
       model.load_error = String(err.message);
@@ -244,6 +331,57 @@ export function render({ model, el }) {
     }
   }
 
+  // ---- defects ---------------------------------------------------------------------
+  // Fetched by URL like the 4D payload; Python changes the URL (a version query) to make
+  // us fetch again. A newer fetch aborts an older one and a stale answer is dropped.
+  let defectsLoad = null;
+
+  async function loadDefects() {
+    defectsLoad?.abort();
+    defectsLoad = null;
+    const url = model.defects_url;
+    if (!url) {
+      state.defects = null;
+      applyDefects();
+      return;
+    }
+    const controller = (defectsLoad = new AbortController());
+    try {
+      const response = await fetch(url, { credentials: 'same-origin', signal: controller.signal });
+      if (!response.ok) throw new Error(`defects ${url}: HTTP ${response.status}`);
+      const buffer = await response.arrayBuffer();
+      if (controller !== defectsLoad) return;
+      state.defects = new Uint8Array(buffer);
+    } catch (err) {
+      if (controller !== defectsLoad) return; // aborted by a newer one: not an error
+      state.defects = null;
+      defectsFailed(String(err.message));
+    }
+    defectsLoad = null;
+    applyDefects();
+  }
+
+  function defectsFailed(message) {
+    state.defectsError = message;
+    model.load_error = message;
+  }
+
+  /** Use the defects bytes if they fit the model shown (one byte per element row). */
+  function applyDefects() {
+    if (!scene.table || state.modelLoading) return; // the model load calls this when done
+    const bytes = state.defects;
+    const fits = bytes !== null && bytes.length === scene.table.count;
+    state.severity = fits ? bytes : null;
+    if (bytes !== null && !fits && !defectsLoad) {
+      // Bytes made for another revision: wrong element order, never painted.
+      defectsFailed(`defects payload has ${bytes.length} elements, the model ${scene.table.count}`);
+    } else if (fits && state.defectsError && model.load_error === state.defectsError) {
+      model.load_error = '';
+      state.defectsError = '';
+    }
+    repaint();
+  }
+
   // ---- params -> view -------------------------------------------------------------
   model.on('glb_url', () => loadModel());
   model.on('fourd_url', async () => {
@@ -280,6 +418,18 @@ export function render({ model, el }) {
     }
   });
   model.on('focus_rows', () => selectRows(model.focus_rows));
+  model.on('defects_url', () => loadDefects());
+  model.on('goto_camera', () => {
+    if (isEmptyDict(model.goto_camera)) return;
+    if (!scene.table || state.modelLoading) state.gotoPending = true;
+    else applyGoto();
+  });
+  const pinsParam = () => (Array.isArray(model.pins) ? model.pins.map(plain) : []);
+  model.on('pins', () => {
+    pins.setPins(pinsParam());
+    updatePins();
+  });
+  model.on('selected_issue', () => pins.setSelected(model.selected_issue || 0));
   model.on('url_query', () => showQuery());
   model.on(['section_axis', 'section_position'], () =>
     scene.setSection(model.section_axis || null, model.section_position),
@@ -298,6 +448,9 @@ export function render({ model, el }) {
   model.on('remove', () => {
     modelLoad?.abort();
     fourdLoad?.abort();
+    defectsLoad?.abort();
+    clearTimeout(state.cameraTimer);
+    pins.dispose();
     timeline.stop();
     scene.dispose();
   });
@@ -309,6 +462,30 @@ export function render({ model, el }) {
     state,
     repaint,
     isoDate,
+    pins,
+    /**
+     * What a click at this canvas point (CSS px) would pick, without selecting it:
+     * {row, globalId, point_m (IFC world frame), onSurface} or null over nothing.
+     */
+    pickPoint(x, y) {
+      const hit = scene.pickPoint(x, y);
+      if (!hit) return null;
+      const point_m = roundPoint(glbToIfcPoint(hit.point.toArray(), scene.table.originM));
+      return { row: hit.row, globalId: scene.table.globalIds[hit.row], point_m, onSurface: hit.onSurface };
+    },
+    /** The current camera as the `camera` param would carry it (IFC world frame), or null. */
+    camera: () => cameraDict(),
+    /** Canvas point (CSS px) of an issue's pin for the current camera, or null if not shown. */
+    pinScreenPosition(id) {
+      updatePins();
+      return pins.screenPosition(id);
+    },
+    /** Canvas point (CSS px) of an IFC world point, or null when behind the camera. */
+    screenPoint(pointM) {
+      const p = vector3(pointM);
+      if (!p || !scene.table) return null;
+      return scene.toScreen(new Vector3(...ifcToGlbPoint(p, scene.table.originM)));
+    },
     /** A canvas point (CSS px) where the element is visible (the pick agrees), or null. */
     visiblePoint(globalId) {
       const row = scene.table.globalIds.indexOf(globalId);
@@ -322,8 +499,11 @@ export function render({ model, el }) {
   toolbar.setLabels(labels());
   timeline.setLabels(labels());
   scene.setSection(model.section_axis || null, model.section_position);
+  pins.setSelected(model.selected_issue || 0);
+  pins.setPins(pinsParam());
   showQuery();
   loadModel();
+  loadDefects();
 }
 
 /** Try a 7×7×7 grid inside the element's box until the pick returns that element. */
