@@ -5,7 +5,8 @@
     twin worker [--threads N]                            process uploads from the job queue
     twin user create NAME --role ROLE --node CODE        add a user (password prompted)
     twin org add hq|region|project CODE NAME [--parent CODE]
-    twin audit verify [--project CODE]                   issue histories intact? (1: tampered)
+    twin audit verify [--project CODE] [--anchor FILE]   issue histories intact? (1: tampered)
+    twin audit anchor [--project CODE] [--out FILE]      chain heads to keep outside the database
     twin demo [--sample FILE.ifc]                        demo portfolio (development mode)
 
 Exit codes: 0 success; 1 the audit found a broken chain; 2 bad input or usage (one line

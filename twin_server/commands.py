@@ -104,7 +104,19 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
         help="check every issue's hash-chained event log (exit 1 if any row was edited, inserted or deleted)",
     )
     verify.add_argument("--project", help="code of one project (default: every project)")
+    verify.add_argument(
+        "--anchor",
+        type=Path,
+        help="an earlier `twin audit anchor` file: also find issues deleted and chains cut back since",
+    )
     verify.set_defaults(run=_audit_verify)
+    anchor = audit.add_parser(
+        "anchor",
+        help="write every issue's chain head (and one root hash per project) to keep outside the database",
+    )
+    anchor.add_argument("--project", help="code of one project (default: every project)")
+    anchor.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    anchor.set_defaults(run=_audit_anchor)
 
     demo = commands.add_parser("demo", help="load the demo portfolio (development mode only)")
     demo.add_argument("--sample", type=Path, help="IFC to upload as the demo model's first revision")
@@ -263,6 +275,20 @@ def _org_add(args: argparse.Namespace) -> int:
 EXIT_TAMPERED = 1  # the check ran and found a broken chain (not a usage error)
 
 
+def _read_anchor(path: Path) -> dict[str, dict[str, tuple[int, str]]]:
+    """project code → issue guid → (event count, head hash), from a ``twin audit anchor`` file."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            code: {guid: (int(count), str(head)) for guid, (count, head) in project["issues"].items()}
+            for code, project in data["projects"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _BadInput(f"{path}: not an anchor file written by `twin audit anchor` ({exc})") from None
+
+
 def _audit_verify(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -270,12 +296,15 @@ def _audit_verify(args: argparse.Namespace) -> int:
     from .services.issues import verify_chains
 
     console = Console()
+    anchored = _read_anchor(args.anchor) if args.anchor else {}
     with _runtime() as runtime, runtime.sessions() as session:
         project_ids = None
         if args.project:
             node = orgs.find_node(session, args.project)
             project_ids = [node.id]
-        reports = verify_chains(session, project_ids=project_ids)
+            anchored = {code: heads for code, heads in anchored.items() if code == args.project}
+        anchors = {orgs.find_node(session, code).id: heads for code, heads in anchored.items()}
+        reports = verify_chains(session, project_ids=project_ids, anchors=anchors)
         codes = {report.project_id: orgs.get_node(session, report.project_id).code for report in reports}
     broken = [r for r in reports if not r.intact]
     issues = sum(r.issues_checked for r in reports)
@@ -292,6 +321,43 @@ def _audit_verify(args: argparse.Namespace) -> int:
         f"{verdict}: {len(reports)} projects, {issues:,} issues, {events:,} events checked", highlight=False
     )
     return EXIT_TAMPERED if broken else 0
+
+
+def _audit_anchor(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import json
+
+    from sqlalchemy import select
+
+    from .db.orm import IssueRow
+    from .domain.issues import anchor_root
+    from .services import orgs
+    from .services.issues import chain_anchor
+
+    with _runtime() as runtime, runtime.sessions() as session:
+        if args.project:
+            project_ids = [orgs.find_node(session, args.project).id]
+        else:
+            project_ids = sorted(set(session.scalars(select(IssueRow.project_id))))
+        projects = {}
+        for project_id in project_ids:
+            heads = chain_anchor(session, project_id=project_id)
+            projects[orgs.get_node(session, project_id).code] = {
+                "root": anchor_root(heads),
+                "issues": {guid: list(head) for guid, head in sorted(heads.items())},
+            }
+    text = json.dumps(
+        {"anchored_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "projects": projects},
+        ensure_ascii=False,
+        indent=1,
+    )
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+        roots = ", ".join(f"{code} {p['root'][:16]}…" for code, p in projects.items()) or "no issues yet"
+        print(f"anchored {len(projects)} projects to {args.out}: {roots}")
+    else:
+        print(text)
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -256,7 +256,7 @@ def _raise_demo_issues(runtime: Runtime, session, project_id: int, sample_ifc: P
     from .domain.issues import Action, NoticeHandling
     from .services import issues, notices
     from .services.auth import principal_named
-    from .services.photos import store_photo
+    from .services.photos import store_upload
 
     if issues.list_issues(session, project_id=project_id, today=dt.date.today(), limit=1).total:
         return
@@ -294,7 +294,9 @@ def _raise_demo_issues(runtime: Runtime, session, project_id: int, sample_ifc: P
             today=today,
         )
         created.append(detail)
-        before = store_photo(runtime.blobs, iter([_demo_photo((150, 60, 50))]), file_name="现场.jpg")
+        before = store_upload(
+            runtime.blobs, iter([_demo_photo((150, 60, 50))]), file_name="现场.jpg", role="before"
+        )
         issues.add_photo(
             session,
             project_id=project_id,
@@ -305,7 +307,9 @@ def _raise_demo_issues(runtime: Runtime, session, project_id: int, sample_ifc: P
             now=now,
         )
         if stage in ("ready_for_review", "closed"):
-            after = store_photo(runtime.blobs, iter([_demo_photo((90, 150, 90))]), file_name="整改后.jpg")
+            after = store_upload(
+                runtime.blobs, iter([_demo_photo((90, 150, 90))]), file_name="整改后.jpg", role="after"
+            )
             issues.add_photo(
                 session,
                 project_id=project_id,

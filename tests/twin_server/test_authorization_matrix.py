@@ -110,14 +110,14 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
 
 
 def _issue_notice_photo(api, project: str, user: str) -> tuple[int, int, str]:
-    """An open issue (assigned to ``user`` itself), a photo of it, and a notice bundling it."""
+    """An open issue (assigned to the admin, who sees every project), a photo of it, and a
+    notice bundling it."""
     base = f"/api/projects/{api.node(project)}"
-    me = api.as_user(user, "GET", "/api/auth/me").json()
+    admin = next(
+        u["id"] for u in api.as_user(user, "GET", f"{base}/users").json() if u["username"] == "admin"
+    )
     issue = api.as_user(
-        user,
-        "POST",
-        f"{base}/issues",
-        json={"kind": "quality", "title": "matrix", "assignee_id": me["user_id"]},
+        user, "POST", f"{base}/issues", json={"kind": "quality", "title": "matrix", "assignee_id": admin}
     )
     assert issue.status_code == 201, issue.text
     issue_id = issue.json()["id"]

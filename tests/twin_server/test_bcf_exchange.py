@@ -230,13 +230,15 @@ def test_a_reimport_adds_new_comments_and_status_changes_as_events(api) -> None:
     quality = api.as_user(
         "admin", "POST", f"{base}/issues", json={"kind": "quality", "title": "预留洞口偏位"}
     )
-    bcf = read_bcf(export(api, base, "3.0"), name="x.bcf")
-    # The designer answers in their tool and closes both topics.
-    when = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    exported = export(api, base, "3.0")
+    bcf = read_bcf(exported, name="x.bcf")
+    # The designer answers in their tool and closes both topics (their tool stamps the change).
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     topics = tuple(
         dataclasses.replace(
             t,
             topic_status="Closed",
+            modified_date=when,
             comments=(
                 *t.comments,
                 BcfComment(
@@ -266,6 +268,10 @@ def test_a_reimport_adds_new_comments_and_status_changes_as_events(api) -> None:
     # Again: nothing new (the reported status is recorded once).
     again = upload(api, base, answered, "answer.bcf").json()
     assert again["updated"] == again["comments_added"] == again["status_changes"] == 0
+    # The older export, imported after: its "Open" is not news, nothing is reopened.
+    old = upload(api, base, exported, "old.bcf").json()
+    assert old["status_changes"] == 0 and old["updated"] == 0
+    assert api.as_user("admin", "GET", f"{base}/issues/{created.json()['id']}").json()["status"] == "closed"
     audit = api.as_user("hq", "GET", f"{base}/issues/audit").json()
     assert audit["intact"] is True
 
@@ -339,3 +345,126 @@ def test_only_bcf_files_and_only_coordinators_import(api) -> None:
     assert upload(api, west, MARKUP, "x.bcf", user="bim").status_code == 404
     bad_version = api.as_user("bim", "GET", f"{base}/bcf/export", params={"version": "1.0"})
     assert bad_version.status_code == 422
+
+
+def test_a_file_edits_live_coordination_topics_only_when_newer_and_never_the_inspectors_issues(api) -> None:
+    _, base = new_project(api)
+    users = {u["username"]: u["id"] for u in api.as_user("admin", "GET", f"{base}/users").json()}
+    topic = api.as_user(
+        "admin", "POST", f"{base}/issues", json={"kind": "coordination", "title": "风管碰撞"}
+    ).json()
+    hazard = api.as_user(
+        "admin",
+        "POST",
+        f"{base}/issues",
+        json={
+            "kind": "safety",
+            "title": "临边防护缺失",
+            "assignee_id": users["east"],
+            "due_date": "2026-12-20",
+        },
+    ).json()
+    bcf = read_bcf(export(api, base, "3.0"), name="x.bcf")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    edited = tuple(
+        dataclasses.replace(
+            t,
+            title=t.title + "（已改）",
+            assigned_to="east",
+            due_date=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+            modified_date=later,
+        )
+        for t in bcf.topics
+    )
+    report = upload(api, base, write_bcf(dataclasses.replace(bcf, topics=edited), version="3.0")).json()
+    assert report["updated"] == 1
+    coordination = api.as_user("admin", "GET", f"{base}/issues/{topic['id']}").json()
+    assert coordination["title"] == "风管碰撞（已改）" and coordination["assignee"] == "east"
+    kept = api.as_user("admin", "GET", f"{base}/issues/{hazard['id']}").json()
+    assert (kept["title"], kept["assignee"], kept["due_date"]) == ("临边防护缺失", "east", "2026-12-20")
+    # The same edits without a newer ModifiedDate change nothing (an old file never undoes work).
+    api.as_user("admin", "PATCH", f"{base}/issues/{topic['id']}", json={"title": "风管碰撞 v2"})
+    stale = tuple(dataclasses.replace(t, modified_date=None) for t in edited)
+    upload(api, base, write_bcf(dataclasses.replace(bcf, topics=stale), version="3.0"))
+    assert api.as_user("admin", "GET", f"{base}/issues/{topic['id']}").json()["title"] == "风管碰撞 v2"
+    assert api.as_user("hq", "GET", f"{base}/issues/audit").json()["intact"] is True
+
+
+def test_our_own_export_reimports_without_any_change(api) -> None:
+    _, base = new_project(api)
+    created = api.as_user(
+        "admin",
+        "POST",
+        f"{base}/issues",
+        json={
+            "kind": "quality",
+            "title": "墙面空鼓",
+            "description": "面积约 0.5 m²，敲击有空响。  \n",
+            "labels": ["抹灰"],
+            "point_m": [1.5, -2.25, 3.0],
+            "fourd_date": "2025-05-01",
+        },
+    ).json()
+    for version in ("2.1", "3.0"):
+        report = upload(api, base, export(api, base, version)).json()
+        assert report["updated"] == report["comments_added"] == report["viewpoints_added"] == 0, report
+    events = api.as_user("admin", "GET", f"{base}/issues/{created['id']}/events").json()
+    assert [e["type"] for e in events] == ["created"]
+    _, other = new_project(api)
+    upload(api, other, export(api, base, "3.0"))
+    (copy,) = api.as_user("admin", "GET", f"{other}/issues").json()["items"]
+    assert copy["point_m"] == [1.5, -2.25, 3.0]  # the pin travels as erji:point
+
+
+def test_odd_identifiers_dates_and_duplicates_are_made_safe(api) -> None:
+    """What PostgreSQL would refuse (long guids, year 1, odd snapshot names) and what would
+    make re-imports restless (duplicate comment guids) is normalised on import."""
+    from ifc_processing.bcf import BcfCamera, BcfComment, BcfFile, BcfTopic, BcfViewpoint
+
+    _, base = new_project(api)
+    long_guid = "x" * 80
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+    topic = BcfTopic(
+        guid=long_guid,
+        title="旧系统问题",
+        topic_status="Open",
+        creation_date=dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+        modified_date=dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        comments=(
+            BcfComment(guid="DUP", date=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), author="a", text="first"),
+            BcfComment(guid="dup", date=dt.datetime(2020, 1, 2, tzinfo=dt.UTC), author="b", text="second"),
+            BcfComment(guid="y" * 80, date=dt.datetime(1, 1, 1, tzinfo=dt.UTC), author="c", text="ancient"),
+        ),
+        viewpoints=(
+            BcfViewpoint(
+                guid="v" * 80,
+                camera=BcfCamera("perspective", (0.0, 0.0, 10.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), 60.0),
+                snapshot=png,
+                snapshot_type="verylongext",
+            ),
+        ),
+    )
+    data = write_bcf(BcfFile(version="3.0", topics=(topic,)), version="3.0")
+    first = upload(api, base, data)
+    assert first.status_code == 200, first.text
+    (issue,) = api.as_user("admin", "GET", f"{base}/issues").json()["items"]
+    detail = api.as_user("admin", "GET", f"{base}/issues/{issue['id']}").json()
+    assert len(detail["guid"]) == 36 and {len(c["guid"]) for c in detail["comments"]} == {36}
+    assert sorted(c["text"] for c in detail["comments"]) == ["ancient", "first"]  # "DUP" and "dup": one
+    assert all(1900 <= int(c["created_at"][:4]) < 2200 for c in detail["comments"])
+    assert api.as_user("admin", "GET", f"{base}/bcf/export").status_code == 200  # the project stays readable
+    for _ in range(2):
+        again = upload(api, base, data).json()
+        assert again["updated"] == again["comments_added"] == again["viewpoints_added"] == 0, again
+
+
+@pytest.mark.corpus
+def test_times_with_an_offset_are_stored_in_utc(api, corpus) -> None:
+    """Solibri wrote 2016-04-21T15:07:26+02:00: that is 13:07:26 UTC on both databases."""
+    _, base = new_project(api)
+    path = corpus / "bcf" / "Schependomlaan_ROOT-Compleet_interne_modelkwaliteit.bcfzip"
+    upload(api, base, path.read_bytes(), path.name)
+    topics = {t.guid: t for t in read_bcf(path).topics}
+    for issue in api.as_user("admin", "GET", f"{base}/issues").json()["items"]:
+        source = topics[issue["guid"]].creation_date
+        assert dt.datetime.fromisoformat(issue["created_at"]) == source

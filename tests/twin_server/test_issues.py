@@ -242,7 +242,22 @@ def test_a_major_hazard_needs_a_plan_to_open_and_the_region_to_close(api, site) 
     )
     signed = api.as_user("east", "POST", f"{site['base']}/issues/{hazard['id']}/signoff")
     assert signed.status_code == 200 and signed.json()["signed_off_by"] == "east"
+    # A failed re-inspection takes the sign-off back: the next round needs a new one.
+    act(api, site, hazard, "inspector", "reinspect_fail", reason="栏杆高度不足")
+    assert act(api, site, hazard, "site", "dispute", reason="x").json()["signed_off_by"] is None
+    act(api, site, hazard, "inspector", "uphold")
+    too_early = api.as_user("east", "POST", f"{site['base']}/issues/{hazard['id']}/signoff")
+    assert (too_early.status_code, too_early.json()["error"]) == (
+        409,
+        "invalid_transition",
+    )  # not yet replied
+    photo(api, site, hazard, "site", data=jpeg((9, 9, 9)))
+    act(api, site, hazard, "site", "reply")
+    assert act(api, site, hazard, "inspector", "reinspect_pass").status_code == 422
+    api.as_user("east", "POST", f"{site['base']}/issues/{hazard['id']}/signoff")
     assert act(api, site, hazard, "inspector", "reinspect_pass").json()["status"] == "closed"
+    types = [e["type"] for e in events(api, site, hazard)]
+    assert types.count("signoff_added") == 2 and types.count("signoff_removed") == 1
     # A safety hazard is graded minor or major, never "critical".
     critical = api.as_user(
         "inspector",
@@ -580,3 +595,231 @@ def _restore(api, issue_id: int, rows: list[dict]) -> None:
                 ),
                 row,
             )
+
+
+def test_a_major_hazard_keeps_its_grade_once_opened(api, site) -> None:
+    hazard = new_issue(
+        api,
+        site,
+        kind="safety",
+        severity="major",
+        title="深基坑支护变形",
+        treatment_plan="加设内支撑，加密监测",
+    )
+    url = f"{site['base']}/issues/{hazard['id']}"
+    lowered = api.as_user("inspector", "PATCH", url, json={"severity": "minor"})
+    assert (lowered.status_code, lowered.json()["error"]) == (409, "major_hazard_grade")
+    minor = new_issue(api, site, kind="safety", severity="minor", title="安全帽未佩戴")
+    raised = api.as_user(
+        "inspector", "PATCH", f"{site['base']}/issues/{minor['id']}", json={"severity": "major"}
+    )
+    assert raised.status_code == 422 and "treatment plan" in raised.json()["detail"]
+    with_plan = api.as_user(
+        "inspector",
+        "PATCH",
+        f"{site['base']}/issues/{minor['id']}",
+        json={"severity": "major", "treatment_plan": "全员安全教育，专人检查"},
+    )
+    assert with_plan.status_code == 200 and with_plan.json()["severity"] == "major"
+
+
+def test_nobody_verifies_their_own_rectification(api, site) -> None:
+    users = site["users"]
+    same = api.as_user(
+        "inspector",
+        "POST",
+        f"{site['base']}/issues",
+        json={
+            "kind": "quality",
+            "title": "x",
+            "assignee_id": users["site"]["id"],
+            "verifier_id": users["site"]["id"],
+        },
+    )
+    assert same.status_code == 422 and "verifier" in same.json()["detail"]
+    issue = new_issue(api, site)
+    to_self = api.as_user(
+        "inspector",
+        "PATCH",
+        f"{site['base']}/issues/{issue['id']}",
+        json={"assignee_id": users["inspector"]["id"]},
+    )
+    assert to_self.status_code == 422
+    assert api.as_user("hq", "GET", f"{site['base']}/issues/{issue['id']}").json()["assignee"] == "site"
+
+
+def test_a_reply_needs_the_assignees_own_evidence(api, site) -> None:
+    users = site["users"]
+    issue = new_issue(api, site)
+    assert photo(api, site, issue, "site").status_code == 201  # site's evidence, then site is replaced
+    api.as_user(
+        "inspector", "PATCH", f"{site['base']}/issues/{issue['id']}", json={"assignee_id": users["bim"]["id"]}
+    )
+    refused = act(api, site, issue, "bim", "reply")
+    assert refused.status_code == 422 and "after-photo" in refused.json()["detail"]
+    assert photo(api, site, issue, "bim", data=jpeg((1, 1, 200))).status_code == 201
+    assert act(api, site, issue, "bim", "reply").json()["status"] == "ready_for_review"
+
+
+def test_only_an_issues_creator_or_verifier_puts_it_on_a_notice(api, site) -> None:
+    issue = new_issue(api, site, due_date=(TODAY - dt.timedelta(days=1)).isoformat())
+    moved = api.as_user(
+        "bim",
+        "POST",
+        f"{site['base']}/notices",
+        json={"issue_ids": [issue["id"]], "issued_to_company": "X", "deadline": "2099-01-01"},
+    )
+    assert (moved.status_code, moved.json()["error"]) == (403, "not_a_party")
+    after = api.as_user("hq", "GET", f"{site['base']}/issues/{issue['id']}").json()
+    assert after["overdue"] is True and after["notice_id"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "quality", "title": "x", "assignee_id": 2**40},
+        {"kind": "quality", "title": "x", "revision_id": 2**63},
+        {"kind": "quality", "title": "x", "schedule_id": 2**31},
+        {"kind": "quality", "title": "bad\ttitle"},
+        {"kind": "quality", "title": "x", "labels": ["erji:status=closed"]},
+        {"kind": "quality", "title": "x", "labels": ["two\nlines"]},
+    ],
+    ids=["huge assignee", "huge revision", "huge schedule", "control character", "reserved label", "newline"],
+)
+def test_out_of_range_ids_and_unprintable_text_are_422(api, site, body) -> None:
+    response = api.as_user("inspector", "POST", f"{site['base']}/issues", json=body)
+    assert response.status_code == 422, response.text
+
+
+def test_notice_fields_fit_their_columns(api, site) -> None:
+    issue = new_issue(api, site)
+    body = {
+        "issue_ids": [issue["id"]],
+        "issued_to_company": "X",
+        "deadline": "2099-01-01",
+        "contact_person": "张" * 150,
+    }
+    assert api.as_user("inspector", "POST", f"{site['base']}/notices", json=body).status_code == 422
+    body["issue_ids"] = [2**40]
+    body["contact_person"] = "张三"
+    assert api.as_user("inspector", "POST", f"{site['base']}/notices", json=body).status_code == 422
+
+
+def test_attachments_of_any_type_are_kept_and_only_downloaded(api, site) -> None:
+    issue = new_issue(api, site)
+    pdf = b"%PDF-1.4\n% a test report\n" + b"0" * 100
+    report = photo(api, site, issue, "inspector", role="attachment", data=pdf, name="检测报告.pdf")
+    assert report.status_code == 201 and report.json()["content_type"] == "application/pdf"
+    assert report.json()["thumbnail_sha256"] is None
+    page = photo(
+        api, site, issue, "inspector", role="attachment", data=b"<script>alert(1)</script>", name="x.html"
+    )
+    assert page.status_code == 201 and page.json()["content_type"] == "application/octet-stream"
+    url = f"{site['base']}/issues/{issue['id']}/photos/{page.json()['sha256']}"
+    served = api.as_user("hq", "GET", url)
+    assert served.headers["content-disposition"].startswith("attachment;")
+    assert served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-security-policy"] == "sandbox"
+    assert api.as_user("hq", "GET", url, params={"thumbnail": "true"}).status_code == 404
+    # A before/after photo must still be an image.
+    assert photo(api, site, issue, "inspector", role="before", data=pdf, name="x.pdf").status_code == 415
+
+
+def _damaged_exif_jpeg() -> bytes:
+    """A JPEG whose EXIF block makes Pillow's orientation code raise TypeError (found by
+    fuzzing): three bytes changed at fixed offsets after the "Exif" marker."""
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:30 09:15:00"
+    exif.get_ifd(0x8769)[0x9011] = "+08:00"
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    data = bytearray(out.getvalue())
+    start = data.find(b"Exif\x00\x00")
+    for offset, value in ((58, 1), (97, 223), (165, 133)):
+        data[start + offset] = value
+    return bytes(data)
+
+
+def test_damaged_exif_is_ignored_not_fatal(api, site) -> None:
+    issue = new_issue(api, site)
+    damaged = photo(api, site, issue, "inspector", role="before", data=_damaged_exif_jpeg(), name="d.jpg")
+    assert damaged.status_code == 201, damaged.text
+    nul = photo(api, site, issue, "inspector", role="before", data=jpeg(taken="2026:11:30 09:1\x00:00xx"))
+    assert nul.status_code == 201 and nul.json()["exif_time"] is None  # not a time: not stored
+
+
+def test_the_audit_compares_the_issue_with_what_its_log_says(api, site) -> None:
+    import sqlalchemy as sa
+
+    issue = new_issue(api, site, title="审计二")
+    photo(api, site, issue, "inspector", role="before")
+    api.as_user(
+        "inspector", "POST", f"{site['base']}/issues/{issue['id']}/comments", json={"text": "原始记录"}
+    )
+    url = f"{site['base']}/issues/audit"
+    assert api.as_user("hq", "GET", url).json()["intact"] is True
+    tables = ("issue_comments", "issue_photos", "issue_elements")
+
+    for change in (
+        "UPDATE issues SET status = 'closed' WHERE id = :issue",
+        "UPDATE issues SET severity = 'minor' WHERE id = :issue",
+        "UPDATE issues SET due_date = NULL WHERE id = :issue",
+        "UPDATE issue_comments SET text = '改过的记录' WHERE issue_id = :issue",
+        "DELETE FROM issue_photos WHERE issue_id = :issue",
+        "DELETE FROM issue_elements WHERE issue_id = :issue",
+    ):
+        with api.runtime.engine.begin() as connection:
+            issue_row = dict(
+                connection.execute(sa.text("SELECT * FROM issues WHERE id = :i"), {"i": issue["id"]})
+                .mappings()
+                .one()
+            )
+            saved = {
+                table: [
+                    dict(r)
+                    for r in connection.execute(
+                        sa.text(f"SELECT * FROM {table} WHERE issue_id = :i"), {"i": issue["id"]}
+                    ).mappings()
+                ]
+                for table in tables
+            }
+            connection.execute(sa.text(change), {"issue": issue["id"]})
+        report = api.as_user("hq", "GET", url).json()
+        found = [p for p in report["problems"] if p["issue_id"] == issue["id"]]
+        assert found and "differ from what its event log says" in found[0]["reason"], change
+        with api.runtime.engine.begin() as connection:  # put the rows back as they were
+            for table, rows in saved.items():
+                connection.execute(sa.text(f"DELETE FROM {table} WHERE issue_id = :i"), {"i": issue["id"]})
+                for row in rows:
+                    columns = ", ".join(row)
+                    values = ", ".join(f":{c}" for c in row)
+                    connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({values})"), row)
+            sets = ", ".join(f"{c} = :{c}" for c in issue_row if c != "id")
+            connection.execute(sa.text(f"UPDATE issues SET {sets} WHERE id = :id"), issue_row)
+        assert api.as_user("hq", "GET", url).json()["intact"] is True, change
+
+
+def test_an_issue_deleted_whole_is_found_against_an_anchor(api, site) -> None:
+    """The chain alone cannot tell an issue never existed; an anchor kept outside can."""
+    import sqlalchemy as sa
+
+    from twin_server.services.issues import chain_anchor, verify_project_chain
+
+    issue = new_issue(api, site, title="将被删除")
+    with api.runtime.sessions() as session:
+        anchor = chain_anchor(session, project_id=api.node("P-EAST"))
+    assert issue["guid"] in anchor
+    with pytest.raises(sa.exc.IntegrityError), api.runtime.engine.begin() as connection:
+        # Its history holds it: no one-statement delete of an issue.
+        connection.execute(sa.text("DELETE FROM issues WHERE id = :i"), {"i": issue["id"]})
+    with api.runtime.engine.begin() as connection:
+        for table in ("issue_events", "issue_elements", "issue_viewpoints", "issue_comments", "issue_photos"):
+            connection.execute(sa.text(f"DELETE FROM {table} WHERE issue_id = :i"), {"i": issue["id"]})
+        connection.execute(sa.text("DELETE FROM issues WHERE id = :i"), {"i": issue["id"]})
+    with api.runtime.sessions() as session:
+        plain = verify_project_chain(session, project_id=api.node("P-EAST"))
+        anchored = verify_project_chain(session, project_id=api.node("P-EAST"), anchor=anchor)
+    assert all(issue["guid"] not in p.reason for p in plain.problems)  # invisible without the anchor
+    assert any(issue["guid"] in p.reason and "deleted" in p.reason for p in anchored.problems)

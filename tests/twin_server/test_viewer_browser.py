@@ -428,7 +428,7 @@ def test_an_inspector_raises_an_issue_on_a_phone_by_tapping_an_element(demo, pho
     page.locator(".erji-panel-switch button:has-text('质量安全问题')").tap()
     page.get_by_role("button", name="在选中构件上新建问题").tap()
     page.locator(".erji-issue-title input").fill("柱面露筋（手机）")
-    page.locator(".erji-issue-form textarea").fill("现场巡查发现，需凿除修补。")
+    page.get_by_role("textbox", name="问题描述").fill("现场巡查发现，需凿除修补。")
     page.locator(".erji-issue-form select:has(option:text-is('严重'))").select_option(label="严重")
     page.locator(".erji-issue-form input[type=file]").set_input_files(str(_jpeg(tmp_path / "现场.jpg")))
     page.wait_for_timeout(500)  # the file travels to Python before the button is pressed

@@ -479,7 +479,8 @@ class IssueEventRow(Base):
     __tablename__ = "issue_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    # RESTRICT: an issue cannot be deleted with one statement taking its history along.
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="RESTRICT"), index=True)
     sequence: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(40))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

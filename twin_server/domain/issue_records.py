@@ -157,6 +157,7 @@ class AuditReport:
     issues_checked: int
     events_checked: int
     problems: list[ChainFinding]
+    anchor_root: str = ""  # sha256 over every issue's (event count, head hash): note it outside
 
     @property
     def intact(self) -> bool:

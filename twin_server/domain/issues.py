@@ -30,6 +30,7 @@ from typing import Any
 from .errors import Conflict, InvalidInput, PermissionDenied
 
 __all__ = [
+    "DEFAULT_TOPIC_TYPE",
     "GENESIS_HASH",
     "LIVE",
     "NOT_A_PARTY",
@@ -37,6 +38,7 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "ChainProblem",
+    "IssueFacts",
     "IssueKind",
     "IssueState",
     "NoticeHandling",
@@ -44,12 +46,19 @@ __all__ = [
     "Party",
     "Severity",
     "Status",
+    "anchor_root",
     "apply_action",
     "bcf_status",
     "canonical_json",
     "chain_hash",
+    "check_anchor",
+    "check_parties",
+    "check_severity_change",
+    "check_sign_off",
+    "differing_facts",
     "is_overdue",
     "notice_status",
+    "replay_events",
     "severity_rank",
     "verify_chain",
 ]
@@ -173,7 +182,47 @@ def apply_action(
         status=target,
         reopened_count=state.reopened_count + (1 if action is Action.REINSPECT_FAIL else 0),
         void_reason=reason.strip() if action is Action.VOID and reason else state.void_reason,
+        # A sign-off is for the evidence it saw: a failed re-inspection means new evidence
+        # and a new sign-off.
+        has_regional_signoff=state.has_regional_signoff and action is not Action.REINSPECT_FAIL,
     )
+
+
+def check_sign_off(state: IssueState) -> None:
+    """The region signs a major hazard's closure off once the rectification is in: only a
+    major hazard, only while it waits for re-inspection (READY_FOR_REVIEW)."""
+    if not state.is_major_hazard:
+        raise InvalidInput("only a major safety hazard (重大隐患) needs a regional sign-off")
+    if state.status is not Status.READY_FOR_REVIEW:
+        raise Conflict(
+            "a major hazard is signed off once its rectification is in (ready for review); "
+            f"it is {state.status.value}",
+            code="invalid_transition",
+        )
+
+
+def check_severity_change(state: IssueState, severity: Severity, *, treatment_plan: bool) -> None:
+    """A grade may change while the issue is in the loop, with two guards: a safety hazard is
+    minor or major, never critical; and a major hazard, once opened, keeps its grade (its
+    closure needs the region's sign-off — lowering the grade would skip it: void it and raise
+    a new one instead), while raising an open hazard to major needs its treatment plan."""
+    if state.kind is IssueKind.SAFETY and severity is Severity.CRITICAL:
+        raise InvalidInput("a safety hazard is minor (一般隐患) or major (重大隐患), not critical")
+    if state.status is Status.DRAFT or severity is state.severity:
+        return
+    if state.is_major_hazard:
+        raise Conflict(
+            "a major safety hazard (重大隐患) keeps its grade once opened: void it and raise a new issue",
+            code="major_hazard_grade",
+        )
+    if state.kind is IssueKind.SAFETY and severity is Severity.MAJOR and not treatment_plan:
+        raise InvalidInput("a major safety hazard (重大隐患) needs a treatment plan")
+
+
+def check_parties(*, assignee: int | None, verifier: int | None) -> None:
+    """The one who rectifies does not verify their own work (assignee ≠ verifier)."""
+    if assignee is not None and assignee == verifier:
+        raise InvalidInput("the assignee cannot also be the verifier: nobody checks their own rectification")
 
 
 def is_overdue(state: IssueState, today: dt.date) -> bool:
@@ -187,6 +236,13 @@ def bcf_status(status: Status) -> str:
     (the native status travels as a label)."""
     return "Closed" if status in TERMINAL else "Open"
 
+
+#: BCF TopicType written for an issue that has none of its own (free text in BCF).
+DEFAULT_TOPIC_TYPE = {
+    IssueKind.QUALITY: "Defect",
+    IssueKind.SAFETY: "Safety hazard",
+    IssueKind.COORDINATION: "Issue",
+}
 
 #: In the loop and visible to others: what the "defects" colour mode and overdue lists count.
 LIVE = frozenset({Status.OPEN, Status.READY_FOR_REVIEW, Status.DISPUTED})
@@ -288,4 +344,134 @@ def verify_chain(
         )
     if previous != (expected_head if expected_count else GENESIS_HASH):
         problems.append(ChainProblem(len(events), "the last event is not the one recorded on the issue"))
+    return problems
+
+
+# --- what the log says the issue is ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFacts:
+    """The parts of an issue its event log determines, in comparable form: the log replayed
+    (``replay_events``) must equal the stored rows, or a row was changed behind the log."""
+
+    status: str = Status.DRAFT.value
+    reopened_count: int = 0
+    severity: str | None = None
+    title: str | None = None
+    description: str | None = None
+    due_date: str | None = None  # ISO date
+    assignee: str | None = None  # user name, or the name a BCF file gave
+    labels: frozenset[str] = frozenset()
+    global_ids: frozenset[str] = frozenset()
+    comments: tuple[tuple[str, str], ...] = ()  # (guid, text), sorted by guid
+    photos: frozenset[tuple[str, str]] = frozenset()  # (role, sha256)
+    viewpoints: frozenset[str] = frozenset()
+    signed_off: bool = False
+    notice: str | None = None  # notice number
+
+
+#: Event types whose value is the new value of a text field of the same name.
+_FIELD_EVENTS = {
+    "title_updated": "title",
+    "description_updated": "description",
+    "severity_updated": "severity",
+    "due_date_updated": "due_date",
+    "assigned_to_updated": "assignee",
+}
+
+
+def replay_events(contents: Iterable[Mapping[str, Any]]) -> IssueFacts:
+    """Fold an issue's event contents (in sequence order) into ``IssueFacts``.
+
+    Every service that changes one of these facts appends the event that says so (the
+    contract ``verify_project_chain`` holds them to): ``created`` carries the first values,
+    ``status_updated`` the new status and reopen count, ``<field>_updated`` a field's new
+    value, ``label_added``/``label_removed``, ``comment_added``/``comment_updated``,
+    ``photo_added``, ``elements_added``, ``viewpoint_added``, ``signoff_added``/``signoff_removed``,
+    ``notice_issued``.
+    """
+    facts: dict[str, Any] = {}
+    labels: set[str] = set()
+    global_ids: set[str] = set()
+    comments: dict[str, str] = {}
+    photos: set[tuple[str, str]] = set()
+    viewpoints: set[str] = set()
+    for content in contents:
+        kind, value = content.get("type"), content.get("value")
+        if kind == "created" and isinstance(value, Mapping):
+            for name in ("title", "description", "severity"):
+                facts[name] = value.get(name)
+            facts["status"] = value.get("status") or Status.DRAFT.value
+            labels = set(value.get("labels") or ())
+            global_ids = set(value.get("global_ids") or ())
+            viewpoints |= set(value.get("viewpoints") or ())
+        elif kind in _FIELD_EVENTS:
+            facts[_FIELD_EVENTS[kind]] = value
+        elif kind == "status_updated" and isinstance(value, Mapping):
+            facts["status"] = value.get("to")
+            facts["reopened_count"] = value.get("reopened_count", facts.get("reopened_count", 0))
+        elif kind == "label_added":
+            labels.add(value)
+        elif kind == "label_removed":
+            labels.discard(value)
+        elif kind in ("comment_added", "comment_updated") and isinstance(value, Mapping):
+            comments[value.get("guid")] = value.get("text")
+        elif kind == "photo_added" and isinstance(value, Mapping):
+            photos.add((value.get("role"), value.get("sha256")))
+        elif kind == "elements_added":
+            global_ids |= set(value or ())
+        elif kind == "viewpoint_added" and isinstance(value, Mapping):
+            viewpoints.add(value.get("guid"))
+        elif kind in ("signoff_added", "signoff_removed"):
+            facts["signed_off"] = kind == "signoff_added"
+        elif kind == "notice_issued":
+            facts["notice"] = value
+    return IssueFacts(
+        **facts,
+        labels=frozenset(labels),
+        global_ids=frozenset(global_ids),
+        comments=tuple(sorted(comments.items())),
+        photos=frozenset(photos),
+        viewpoints=frozenset(viewpoints),
+    )
+
+
+def differing_facts(logged: IssueFacts, stored: IssueFacts) -> list[str]:
+    """Names of the facts where the stored issue differs from its log (empty: it agrees)."""
+    return [name for name in IssueFacts.__slots__ if getattr(logged, name) != getattr(stored, name)]
+
+
+# --- anchoring the chains outside the database ---------------------------------------------
+# A row can be checked against its neighbours, and an issue against its own log; but an issue
+# deleted whole, or a chain cut back and its recorded head rewound, leaves nothing behind to
+# compare with. An anchor — every issue's (event count, head hash) at a moment, and one root
+# hash over them — kept outside the database (printed, mailed, filed) closes that gap: later,
+# every anchored issue must still be there with its anchored event unchanged.
+
+
+def anchor_root(heads: Mapping[str, tuple[int, str]]) -> str:
+    """One sha256 over every issue's ``guid → (event count, head hash)``, in guid order."""
+    digest = hashlib.sha256()
+    for guid in sorted(heads):
+        count, head = heads[guid]
+        digest.update(f"{guid}\n{count}\n{head}\n".encode("ascii", "replace"))
+    return digest.hexdigest()
+
+
+def check_anchor(
+    anchored: Mapping[str, tuple[int, str]], hash_at: Mapping[str, Mapping[int, str]]
+) -> list[tuple[str, str]]:
+    """``(guid, reason)`` for every anchored issue that is gone, or whose anchored event is
+    missing or different now. ``hash_at`` gives, per current issue, its events' hashes by
+    sequence. Issues and events added since the anchor are fine (the chain grows)."""
+    problems = []
+    for guid, (count, head) in sorted(anchored.items()):
+        events = hash_at.get(guid)
+        if events is None:
+            problems.append((guid, "the issue was anchored but no longer exists (deleted)"))
+        elif count and events.get(count) != head:
+            problems.append(
+                (guid, f"event {count} is not the one anchored (the chain was cut back or rewritten)")
+            )
     return problems

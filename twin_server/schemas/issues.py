@@ -3,17 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from ..domain.access import Role
 from ..domain.issues import Action, IssueKind, NoticeHandling, Severity, Status
 from .common import GlobalIdText, Input, Name, PlanDate, Public, UtcDatetime
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _one_line(value: str) -> str:
+    # Titles, names and labels are one line of printable text: control characters would not
+    # survive a BCF file (XML refuses most of them) or a printed notice.
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must be one line of text, without control characters")
+    return value
+
+
+def _not_reserved(label: str) -> str:
+    if label.lower().startswith("erji:"):
+        raise ValueError("labels starting with 'erji:' are reserved for Erji Twin's own BCF fields")
+    return label
+
+
+#: A database id in a request body (32-bit in the schema, as in paths and queries).
+BodyId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+Text200 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_line)
+]
+Text100 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_one_line)
+]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_one_line),
+    AfterValidator(_not_reserved),
+]
 Uscc = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]  # GB 32100-2015 alphabet
 Priority = Literal["high", "medium", "low"]
 
@@ -54,10 +82,10 @@ class IssueCreate(Input):
     priority: Priority | None = None
     labels: list[Label] = Field(default_factory=list, max_length=50)
     due_date: PlanDate | None = None
-    assignee_id: int | None = Field(default=None, ge=1, description="the user the ball goes to")
+    assignee_id: BodyId | None = Field(default=None, description="the user the ball goes to")
     responsible_company: Text200 | None = None
     responsible_uscc: Uscc | None = None
-    verifier_id: int | None = Field(default=None, ge=1, description="default: the creator")
+    verifier_id: BodyId | None = Field(default=None, description="default: the creator")
     distribution: list[Text200] = Field(default_factory=list, max_length=100)
     required_measures: LongText | None = None
     treatment_plan: LongText | None = Field(default=None, description="重大隐患 治理方案")
@@ -65,7 +93,7 @@ class IssueCreate(Input):
     point_m: Vector3 | None = Field(
         default=None, description="the picked point on the element: IFC project world frame (Z up), metres"
     )
-    revision_id: int | None = Field(default=None, ge=1)
+    revision_id: BodyId | None = None
     viewpoint: Viewpoint | None = None
     fourd_date: PlanDate | None = Field(default=None, description="the date the 4D viewer was at")
     storey: Text200 | None = None
@@ -73,7 +101,7 @@ class IssueCreate(Input):
     location_text: Annotated[str, StringConstraints(max_length=400)] | None = Field(
         default=None, description="部位"
     )
-    schedule_id: int | None = Field(default=None, ge=1)
+    schedule_id: BodyId | None = None
     task_key: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     submit: bool = Field(default=True, description="open it at once (DRAFT → OPEN)")
 
@@ -89,10 +117,10 @@ class IssueUpdate(Input):
     labels: list[Label] | None = Field(default=None, max_length=50)
     due_date: PlanDate | None = None
     clear_due_date: bool = False
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: BodyId | None = None
     responsible_company: Text200 | None = None
     responsible_uscc: Uscc | None = None
-    verifier_id: int | None = Field(default=None, ge=1)
+    verifier_id: BodyId | None = None
     distribution: list[Text200] | None = Field(default=None, max_length=100)
     required_measures: LongText | None = None
     treatment_plan: LongText | None = None
@@ -235,13 +263,17 @@ class AuditReportPublic(Public):
     events_checked: int
     intact: bool
     problems: list[ChainProblemPublic]
+    anchor_root: str = Field(
+        description="sha256 over every issue's event count and head hash: kept outside the database "
+        "(see `twin audit anchor`), it shows later whether whole issues or chain ends were removed"
+    )
 
 
 class NoticeCreate(Input):
-    issue_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=500)
+    issue_ids: list[BodyId] = Field(min_length=1, max_length=500)
     issued_to_company: Name = Field(max_length=200)
     issued_to_uscc: Uscc | None = None
-    contact_person: Text200 | None = None
+    contact_person: Text100 | None = None
     deadline: PlanDate
     handling: NoticeHandling = NoticeHandling.RECTIFY
     required_measures: LongText | None = None

@@ -12,10 +12,26 @@ understands (Open / Closed, domain.md §3.7). On import, an ``erji:status`` labe
 only while it agrees with the file's ``TopicStatus``: if another tool closed or reopened
 the topic since we exported it, its TopicStatus is the newer word.
 
-Status changes from a file apply to coordination topics. A quality defect or safety
-hazard closes only through the 整改 → 复查 loop (a verifier's re-inspection), never because
-a file says so: such a difference is recorded once as an ``external_status_reported``
-event and listed in the report (``status_kept``).
+What a file may change in an issue we already hold:
+
+- a **coordination** topic still in the loop takes the file's field changes (title,
+  description, priority, due date, assignee, stage, type, labels) when the file says it was
+  modified after our last change (its ModifiedDate is newer): an old file re-imported never
+  undoes later work; it takes the file's status change (Open ↔ Closed) unless the file is
+  older than our last change;
+- a **quality defect or safety hazard** closes only through the 整改 → 复查 loop (a
+  verifier's re-inspection), never because a file says so, and its fields are the
+  inspectors' to edit: a file only adds comments and viewpoints; a status it disagrees on
+  is recorded once as an ``external_status_reported`` event and listed (``status_kept``);
+- a closed or void issue only gains comments and viewpoints.
+
+A topic seen for the first time keeps the status its file gives (an exchange must not lose
+where an issue stands); its ``created`` event records that it came from a file.
+
+Untrusted values are made safe before they reach a column: guids that are not UUIDs (or
+too long for one) become a UUID derived from them (the same file always gives the same),
+dates outside 1900–2199 are dropped (PostgreSQL cannot hold year 1 in every zone, and no
+real topic needs it), times are kept in UTC, text is cut to its column.
 """
 
 from __future__ import annotations
@@ -23,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import re
 import tempfile
 import types
@@ -53,22 +70,32 @@ from ifc_processing.bcf import (
 from ..db.orm import IssueCommentRow, IssueElementRow, IssueRow, IssueViewpointRow, OrgNodeRow, UserRow
 from ..domain.errors import InvalidInput, TooLarge
 from ..domain.issue_records import BcfImportReport
-from ..domain.issues import GENESIS_HASH, TERMINAL, IssueKind, Severity, Status, bcf_status
+from ..domain.issues import (
+    DEFAULT_TOPIC_TYPE,
+    GENESIS_HASH,
+    TERMINAL,
+    IssueKind,
+    Severity,
+    Status,
+    bcf_status,
+)
 from ..domain.model import Principal
 from ..storage import LocalBlobStore
-from .issues import actor_name, append_event, element_ids, next_number, project_users, retrying
+from .issues import (
+    actor_name,
+    append_event,
+    element_ids,
+    lock_project,
+    next_number,
+    project_users,
+    retrying,
+)
 
 __all__ = ["MAX_BCF_BYTES", "export_bcf", "import_bcf", "import_bcf_upload"]
 
 #: Largest BCF upload: a file of 1,000 topics with a 300 kB snapshot each is ~300 MB.
 MAX_BCF_BYTES = 512 * 1024 * 1024
 LABEL_PREFIX = "erji:"
-#: BCF TopicType we write for issues that came with none (free text in BCF).
-DEFAULT_TOPIC_TYPE = {
-    IssueKind.QUALITY: "Defect",
-    IssueKind.SAFETY: "Safety hazard",
-    IssueKind.COORDINATION: "Issue",
-}
 # TopicStatus words of common tools (Solibri, BIMcollab, Revizto, ACC, the BCF test cases),
 # lower case, by what they mean for the loop. Anything else is reported as unknown.
 _OPEN_WORDS = frozenset(
@@ -113,14 +140,31 @@ def _ours(labels: Sequence[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def _guid(value: str) -> str:
-    # BCF guids are UUIDs; tools differ in case and some wrap them in braces.
-    return value.strip().strip("{}").lower()
+    """A topic, comment or viewpoint guid as we store it: a lower-case UUID. Tools differ in
+    case and some wrap them in braces; anything that is not a UUID becomes one derived from
+    it, so that it fits the column and the same file always maps to the same issue."""
+    text = value.strip().strip("{}").lower()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"erji-twin:bcf-guid:{text}"))
+
+
+_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+_LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
+    """``value`` in UTC (a time without zone is UTC, as BCF says); ``None`` outside
+    1900–2199."""
+    if value is None or not 1900 <= value.year < 2200:  # before converting: year 1 at +05:00 overflows
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return value if _EARLIEST <= value < _LATEST else None
+
+
+def _cut(text: str | None, length: int) -> str | None:
+    return text[:length] if text else None
 
 
 # --------------------------------------------------------------------------- records <-> JSON
@@ -241,6 +285,7 @@ def import_bcf(
     users = {u.username.lower(): u for u in project_users(session, project_path=project_path)}
 
     def attempt() -> BcfImportReport:
+        lock_project(session, project_id)
         counts = {"created": 0, "updated": 0, "comments": 0, "viewpoints": 0, "status": 0}
         kept: list[str] = []
         unknown: set[str] = set()
@@ -329,6 +374,10 @@ class _Importer:
         self.snapshots = snapshots
         self.now = now
         self.labels, self.extension = _ours(topic.labels)
+        # The same comment or viewpoint twice in one topic (guids differing only in case or
+        # braces): the first wins, so that a re-import finds nothing new.
+        self.comments = list({_guid(c.guid): c for c in reversed(topic.comments)}.values())[::-1]
+        self.viewpoints = list({_guid(v.guid): v for v in reversed(topic.viewpoints)}.values())[::-1]
         self.comments_added = 0
         self.viewpoints_added = 0
         self.status_changed = 0
@@ -374,29 +423,48 @@ class _Importer:
 
     def _fourd_date(self) -> dt.date | None:
         try:
-            return dt.date.fromisoformat(self.extension.get("4d", ""))
+            day = dt.date.fromisoformat(self.extension.get("4d", ""))
         except ValueError:
             return None
+        return day if 1900 <= day.year < 2200 else None
 
-    def _assignee(self) -> tuple[int | None, str | None]:
+    def _point(self) -> str | None:
+        """``erji:point=x,y,z`` (IFC world frame, m) as the stored JSON, or None."""
+        try:
+            x, y, z = (float(v) for v in self.extension.get("point", "").split(","))
+        except ValueError:
+            return None
+        if not all(math.isfinite(v) and abs(v) <= 1e9 for v in (x, y, z)):
+            return None
+        return json.dumps([x, y, z])
+
+    def _assignee(self) -> tuple[int | None, str | None, str | None]:
+        """``(user id, name without a user, what the event records)``: the file's AssignedTo
+        matched to an active user of the project by user name (any case), else kept as text."""
         text = (self.topic.assigned_to or "").strip()
         if not text:
-            return None, None
-        user = self.users.get(text.lower()) or self.users.get(text.split("@")[0].lower())
-        return (user.id, None) if user else (None, text[:200])
+            return None, None, None
+        user = self.users.get(text.lower())
+        row = self.row
+        verifier = (row.verifier_id or row.creator_id) if row is not None else self.actor.user_id
+        # The verifier never rectifies their own issue: named as assignee, they stay a name.
+        if user is not None and user.id != verifier:
+            return user.id, None, user.username
+        return None, text[:200], text[:200]
 
     def _fields(self) -> dict[str, Any]:
         """The issue columns this topic decides (compared on re-import)."""
         topic = self.topic
-        assignee_id, assignee_name = self._assignee()
+        assignee_id, assignee_name, _ = self._assignee()
+        due = _utc(topic.due_date)
         return {
             "title": (topic.title or "").strip()[:300] or "(untitled)",
             "description": topic.description,
-            "priority": (topic.priority or None) and topic.priority[:32],
-            "due_date": topic.due_date.date() if topic.due_date else None,
+            "priority": _cut(topic.priority, 32),
+            "due_date": topic.due_date.date() if due else None,
             "assignee_id": assignee_id,
             "assignee_name": assignee_name,
-            "stage": (topic.stage or None) and topic.stage[:100],
+            "stage": _cut(topic.stage, 100),
             # A topic without a type gets the one we would write for it, so it exports unchanged.
             "topic_type": (topic.topic_type or DEFAULT_TOPIC_TYPE[self._kind()])[:100],
             "labels_json": json.dumps(sorted({label[:100] for label in self.labels}), ensure_ascii=False),
@@ -448,6 +516,7 @@ class _Importer:
             creator_name=(topic.creation_author or "BCF")[:200],
             verifier_id=self.actor.user_id,
             distribution_json="[]",
+            point_json=self._point(),
             bcf_extra_json=json.dumps(self._extra(), ensure_ascii=False, sort_keys=True),
             created_at=_utc(topic.creation_date) or self.now,
             closed_at=self.now if status in TERMINAL else None,
@@ -457,7 +526,7 @@ class _Importer:
         )
         self.session.add(row)
         self.session.flush()
-        global_ids = self._global_ids(topic.viewpoints)
+        global_ids = self._global_ids(self.viewpoints)
         self.session.add_all(
             IssueElementRow(issue_id=row.id, global_id=g, position=i) for i, g in enumerate(global_ids)
         )
@@ -473,13 +542,16 @@ class _Importer:
                 "description": row.description,
                 "severity": row.severity,
                 "status": row.status,
+                "labels": json.loads(row.labels_json),
                 "topic_status": topic.topic_status,
                 "creation_author": topic.creation_author,
                 "global_ids": global_ids,
+                "point_m": json.loads(row.point_json) if row.point_json else None,
             },
         )
-        if fields["assignee_id"] or fields["assignee_name"]:
-            self.event("assigned_to_updated", topic.assigned_to)
+        assignee = self._assignee()[2]
+        if assignee:
+            self.event("assigned_to_updated", assignee)
         if fields["due_date"]:
             self.event("due_date_updated", fields["due_date"].isoformat())
         self._add_viewpoints(existing=set(), start=0)
@@ -490,8 +562,11 @@ class _Importer:
         """Add what is new in the topic; True if anything changed."""
         row = self.row
         before = row.event_count
-        self._update_fields()
-        self._update_status()
+        newer = self._newer()
+        live = Status(row.status) not in TERMINAL
+        if row.kind == IssueKind.COORDINATION.value and live and newer:
+            self._update_fields()
+        self._update_status(newer=newer or self.topic.modified_date is None)
         viewpoints = self.session.execute(
             select(IssueViewpointRow.guid, IssueViewpointRow.position).where(
                 IssueViewpointRow.issue_id == row.id
@@ -514,10 +589,33 @@ class _Importer:
         self._add_comments(existing=comments)
         return row.event_count != before
 
+    def _newer(self) -> bool:
+        """The file says the topic changed after our last change to the issue."""
+        modified = _utc(self.topic.modified_date)
+        ours = _utc(self.row.modified_at)
+        return modified is not None and (ours is None or modified > ours)
+
     def _update_fields(self) -> None:
         row = self.row
-        for name, value in self._fields().items():
+        fields = self._fields()
+        current_assignee = (
+            self.session.scalar(select(UserRow.username).where(UserRow.id == row.assignee_id))
+            if row.assignee_id
+            else row.assignee_name
+        )
+        # The same name as now means no change, even if that user can no longer be matched
+        # (deactivated): a file must not unassign an issue by re-stating its assignee.
+        text = (self.topic.assigned_to or "").strip()
+        changed = (fields["assignee_id"], fields["assignee_name"]) != (row.assignee_id, row.assignee_name)
+        if text.lower() != (current_assignee or "").lower() and changed:
+            row.assignee_id, row.assignee_name = fields["assignee_id"], fields["assignee_name"]
+            self.event("assigned_to_updated", self._assignee()[2])
+        for name, value in fields.items():
+            if name in ("assignee_id", "assignee_name"):
+                continue
             current = getattr(row, name)
+            if name == "description" and (value or "").strip() == (current or "").strip():
+                continue
             if value == current:
                 continue
             if name == "labels_json":
@@ -526,17 +624,12 @@ class _Importer:
                     self.event("label_added", label)
                 for label in sorted(old - new):
                     self.event("label_removed", label)
-            elif name == "assignee_id":
-                self.event("assigned_to_updated", self.topic.assigned_to)
-            elif name == "assignee_name":
-                if row.assignee_id == self._assignee()[0]:  # not already told by assignee_id
-                    self.event("assigned_to_updated", self.topic.assigned_to)
             else:
                 shown = value.isoformat() if isinstance(value, dt.date) else value
                 self.event(f"{name}_updated", shown)
             setattr(row, name, value)
 
-    def _update_status(self) -> None:
+    def _update_status(self, *, newer: bool) -> None:
         row = self.row
         coarse = _coarse(self.topic.topic_status)
         if self.topic.topic_status and coarse is None:
@@ -554,6 +647,8 @@ class _Importer:
                 f"#{row.number}: the file says {self.topic.topic_status}, the issue is {row.status}"
             )
             return
+        if not newer:
+            return  # an older file: its status is not news
         target = Status.CLOSED if coarse == "Closed" else Status.OPEN
         row.status = target.value
         if current in TERMINAL and target not in TERMINAL:
@@ -566,6 +661,7 @@ class _Importer:
                 "to": target.value,
                 "source": "bcf",
                 "topic_status": self.topic.topic_status,
+                "reopened_count": row.reopened_count,
             },
         )
         self.status_changed += 1
@@ -573,11 +669,12 @@ class _Importer:
     # -- children -------------------------------------------------------------------------
     def _add_viewpoints(self, *, existing: set[str], start: int) -> list[BcfViewpoint]:
         added = []
-        for viewpoint in self.topic.viewpoints:
+        for viewpoint in self.viewpoints:
             guid = _guid(viewpoint.guid)
             if guid in existing:
                 continue
             existing.add(guid)
+            snapshot = self.snapshots.get(id(viewpoint))
             self.session.add(
                 IssueViewpointRow(
                     issue_id=self.row.id,
@@ -586,8 +683,8 @@ class _Importer:
                     data_json=json.dumps(
                         viewpoint_data(viewpoint, self.blobs), ensure_ascii=False, sort_keys=True
                     ),
-                    snapshot_sha256=self.snapshots.get(id(viewpoint)),
-                    snapshot_type=viewpoint.snapshot_type if viewpoint.snapshot else None,
+                    snapshot_sha256=snapshot,
+                    snapshot_type=_snapshot_type(viewpoint) if snapshot else None,
                 )
             )
             self.event("viewpoint_added", {"guid": guid, "source": "bcf"})
@@ -596,14 +693,15 @@ class _Importer:
         return added
 
     def _add_comments(self, *, existing: dict[str, IssueCommentRow]) -> None:
-        for comment in sorted(self.topic.comments, key=lambda c: (_utc(c.date), c.guid)):
+        fallback = _utc(self.topic.creation_date) or self.now
+        for comment in sorted(self.comments, key=lambda c: (_utc(c.date) or fallback, _guid(c.guid))):
             guid = _guid(comment.guid)
             known = existing.get(guid)
             if known is not None:
                 if known.text != comment.text:
                     known.text = comment.text
                     known.modified_at = _utc(comment.modified_date) or self.now
-                    known.modified_by = (comment.modified_author or comment.author or "")[:200] or None
+                    known.modified_by = _cut(comment.modified_author or comment.author, 200)
                     self.event("comment_updated", {"guid": guid, "text": comment.text, "source": "bcf"})
                 continue
             row = IssueCommentRow(
@@ -613,9 +711,9 @@ class _Importer:
                 author_name=(comment.author or "BCF")[:200],
                 text=comment.text,
                 viewpoint_guid=_guid(comment.viewpoint_guid) if comment.viewpoint_guid else None,
-                created_at=_utc(comment.date),
+                created_at=_utc(comment.date) or fallback,
                 modified_at=_utc(comment.modified_date),
-                modified_by=(comment.modified_author or None) and comment.modified_author[:200],
+                modified_by=_cut(comment.modified_author, 200),
             )
             self.session.add(row)
             existing[guid] = row
@@ -624,6 +722,11 @@ class _Importer:
                 {"guid": guid, "text": comment.text, "author": comment.author, "source": "bcf"},
             )
             self.comments_added += 1
+
+
+def _snapshot_type(viewpoint: BcfViewpoint) -> str:
+    """``png`` or ``jpg``: what the bytes are, whatever the file named them."""
+    return "jpg" if (viewpoint.snapshot or b"")[:3] == b"\xff\xd8\xff" else "png"
 
 
 # --------------------------------------------------------------------------- export
@@ -711,6 +814,8 @@ def _topic(
     ]
     if row.fourd_date:
         labels.append(f"{LABEL_PREFIX}4d={row.fourd_date.isoformat()}")
+    if row.point_json:
+        labels.append(f"{LABEL_PREFIX}point={','.join(repr(float(v)) for v in json.loads(row.point_json))}")
     assigned_to = usernames.get(row.assignee_id) if row.assignee_id else row.assignee_name
     return BcfTopic(
         guid=row.guid,

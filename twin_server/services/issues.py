@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from ..db.orm import (
     IssueRow,
     IssueViewpointRow,
     OrgNodeRow,
+    ProjectRow,
+    RectificationNoticeRow,
     RevisionRow,
     ScheduleRow,
     UserRow,
@@ -55,21 +59,30 @@ from ..domain.issue_records import (
     ProjectUser,
 )
 from ..domain.issues import (
+    DEFAULT_TOPIC_TYPE,
     GENESIS_HASH,
     LIVE,
     NOT_A_PARTY,
     TERMINAL,
     TRANSITIONS,
     Action,
+    IssueFacts,
     IssueKind,
     IssueState,
     Party,
     Severity,
     Status,
+    anchor_root,
     apply_action,
     canonical_json,
     chain_hash,
+    check_anchor,
+    check_parties,
+    check_severity_change,
+    check_sign_off,
+    differing_facts,
     is_overdue,
+    replay_events,
     severity_rank,
     verify_chain,
 )
@@ -83,12 +96,15 @@ __all__ = [
     "add_comment",
     "add_photo",
     "append_event",
+    "chain_anchor",
     "check_photo_allowed",
     "create_issue",
     "element_severities",
     "get_issue",
     "issue_events",
     "list_issues",
+    "lock_project",
+    "may_edit",
     "photo_blob",
     "project_users",
     "retrying",
@@ -102,20 +118,33 @@ __all__ = [
 
 PHOTO_ROLES = ("before", "after", "attachment")
 THUMBNAIL_MAX_PX = 320  # long side of the thumbnail shown in lists, pins and printed notices
-_ATTEMPTS = 5  # a use case losing a race this often in a row is reported as a conflict
+_ATTEMPTS = 8  # a use case losing a race this often in a row is reported as a conflict
+_BACKOFF_S = 0.02  # first pause between attempts; doubles, with jitter, so racers spread out
 
 T = TypeVar("T")
 
 
 def retrying(session: Session, use_case: Callable[[], T], *, what: str) -> T:
     """Run ``use_case`` (which commits) again on fresh data when a parallel writer took the
-    same issue number or event sequence first (a unique constraint refused the commit)."""
-    for _ in range(_ATTEMPTS):
+    same issue number or event sequence first (a unique constraint refused the commit).
+
+    PostgreSQL mostly avoids the race (writers lock the project or issue row first); SQLite
+    takes its write lock only at the first write, after the reads, so there the retry is
+    the mechanism. Pauses grow with jitter so that racers do not collide again in step.
+    """
+    for attempt in range(_ATTEMPTS):
         try:
             return use_case()
         except IntegrityError:
             session.rollback()
+            time.sleep(_BACKOFF_S * (2**attempt) * (0.5 + random.random()))
     raise Conflict(f"{what} was changed by others at the same moment; try again", code="concurrent_change")
+
+
+def lock_project(session: Session, project_id: int) -> None:
+    """Take the project's row lock (PostgreSQL) before numbering its issues or notices, so
+    parallel creators number one after the other instead of colliding."""
+    session.execute(select(ProjectRow.node_id).where(ProjectRow.node_id == project_id).with_for_update())
 
 
 # --------------------------------------------------------------------------- events
@@ -194,14 +223,22 @@ def issue_events(session: Session, *, project_id: int, issue_id: int) -> list[Ev
     return out
 
 
-def verify_project_chain(session: Session, *, project_id: int) -> AuditReport:
-    """Check every issue's event chain in the project: edited, inserted or deleted rows, and
-    index columns that disagree with the hashed content."""
+def verify_project_chain(
+    session: Session, *, project_id: int, anchor: Mapping[str, tuple[int, str]] | None = None
+) -> AuditReport:
+    """Check every issue of the project against its hash-chained log.
+
+    Finds: an event row edited (its hash), inserted or deleted (sequence and links), the last
+    one deleted or appended (the count and head recorded on the issue), index columns that
+    differ from the hashed content, and the issue's own rows (status, grade, title, due date,
+    assignee, labels, elements, comments, photos, viewpoints, sign-off, notice) differing
+    from what its log says (``domain.issues.replay_events``). With ``anchor`` (an earlier
+    ``chain_anchor`` kept outside the database) also issues deleted whole and chains cut
+    back since then.
+    """
     problems: list[ChainFinding] = []
-    issues = session.execute(
-        select(IssueRow.id, IssueRow.number, IssueRow.event_count, IssueRow.head_hash, IssueRow.guid)
-        .where(IssueRow.project_id == project_id)
-        .order_by(IssueRow.number)
+    rows = session.scalars(
+        select(IssueRow).where(IssueRow.project_id == project_id).order_by(IssueRow.number)
     ).all()
     by_issue: dict[int, list[IssueEventRow]] = {}
     for event in session.scalars(
@@ -211,39 +248,146 @@ def verify_project_chain(session: Session, *, project_id: int) -> AuditReport:
         .order_by(IssueEventRow.issue_id, IssueEventRow.sequence)
     ):
         by_issue.setdefault(event.issue_id, []).append(event)
+    stored = _stored_facts(session, rows)
     events_checked = 0
-    for issue_id, number, count, head, guid in issues:
-        rows = by_issue.pop(issue_id, [])
-        events_checked += len(rows)
-        chain = []
-        for event in rows:
+    hashes: dict[str, dict[int, str]] = {}
+    for row in rows:
+        events = by_issue.pop(row.id, [])
+        events_checked += len(events)
+        hashes[row.guid] = {e.sequence: e.hash for e in events}
+        chain, contents = [], []
+        for event in events:
             try:
                 content = json.loads(event.content)
             except ValueError:
-                problems.append(ChainFinding(issue_id, number, event.sequence, "its content is not JSON"))
+                problems.append(ChainFinding(row.id, row.number, event.sequence, "its content is not JSON"))
                 content = {}
             chain.append((event.sequence, content, event.prev_hash, event.hash))
+            contents.append(content)
             if content and (
                 content.get("type") != event.type
                 or content.get("sequence") != event.sequence
-                or content.get("issue") != guid
+                or content.get("issue") != row.guid
                 or content.get("at") != _iso(event.at)
             ):
                 problems.append(
                     ChainFinding(
-                        issue_id, number, event.sequence, "its columns differ from its hashed content"
+                        row.id, row.number, event.sequence, "its columns differ from its hashed content"
                     )
                 )
-        for problem in verify_chain(chain, expected_count=count, expected_head=head):
-            problems.append(ChainFinding(issue_id, number, problem.sequence, problem.reason))
-    return AuditReport(project_id, len(issues), events_checked, problems)
+        for problem in verify_chain(chain, expected_count=row.event_count, expected_head=row.head_hash):
+            problems.append(ChainFinding(row.id, row.number, problem.sequence, problem.reason))
+        differing = differing_facts(replay_events(contents), stored[row.id])
+        if differing:
+            problems.append(
+                ChainFinding(
+                    row.id,
+                    row.number,
+                    row.event_count,
+                    f"the issue's {', '.join(differing)} differ from what its event log says",
+                )
+            )
+    if anchor is not None:
+        numbers = {row.guid: (row.id, row.number) for row in rows}
+        for guid, reason in check_anchor(anchor, hashes):
+            issue_id, number = numbers.get(guid, (0, 0))
+            problems.append(ChainFinding(issue_id, number, anchor[guid][0], f"{reason} [{guid}]"))
+    return AuditReport(
+        project_id,
+        len(rows),
+        events_checked,
+        problems,
+        anchor_root=anchor_root({row.guid: (row.event_count, row.head_hash) for row in rows}),
+    )
 
 
-def verify_chains(session: Session, *, project_ids: Sequence[int] | None = None) -> list[AuditReport]:
-    """``verify_project_chain`` for the given projects (default: every project with issues)."""
+def _stored_facts(session: Session, rows: Sequence[IssueRow]) -> dict[int, IssueFacts]:
+    """What the rows say of each issue, in the form ``replay_events`` gives."""
+    ids = [r.id for r in rows]
+    elements = element_ids(session, ids)
+    comments: dict[int, dict[str, str]] = {i: {} for i in ids}
+    photos: dict[int, set[tuple[str, str]]] = {i: set() for i in ids}
+    viewpoints: dict[int, set[str]] = {i: set() for i in ids}
+    for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+        chunk = ids[start : start + 900]
+        for issue_id, guid, text in session.execute(
+            select(IssueCommentRow.issue_id, IssueCommentRow.guid, IssueCommentRow.text).where(
+                IssueCommentRow.issue_id.in_(chunk)
+            )
+        ):
+            comments[issue_id][guid] = text
+        for issue_id, role, sha256 in session.execute(
+            select(IssuePhotoRow.issue_id, IssuePhotoRow.role, IssuePhotoRow.sha256).where(
+                IssuePhotoRow.issue_id.in_(chunk)
+            )
+        ):
+            photos[issue_id].add((role, sha256))
+        for issue_id, guid in session.execute(
+            select(IssueViewpointRow.issue_id, IssueViewpointRow.guid).where(
+                IssueViewpointRow.issue_id.in_(chunk)
+            )
+        ):
+            viewpoints[issue_id].add(guid)
+    usernames = dict(
+        session.execute(
+            select(UserRow.id, UserRow.username).where(
+                UserRow.id.in_({r.assignee_id for r in rows if r.assignee_id is not None})
+            )
+        ).all()
+    )
+    notices = dict(
+        session.execute(
+            select(RectificationNoticeRow.id, RectificationNoticeRow.number).where(
+                RectificationNoticeRow.id.in_({r.notice_id for r in rows if r.notice_id is not None})
+            )
+        ).all()
+    )
+    return {
+        r.id: IssueFacts(
+            status=r.status,
+            reopened_count=r.reopened_count,
+            severity=r.severity,
+            title=r.title,
+            description=r.description,
+            due_date=r.due_date.isoformat() if r.due_date else None,
+            assignee=usernames.get(r.assignee_id) if r.assignee_id else r.assignee_name,
+            labels=frozenset(json.loads(r.labels_json)),
+            global_ids=frozenset(elements[r.id]),
+            comments=tuple(sorted(comments[r.id].items())),
+            photos=frozenset(photos[r.id]),
+            viewpoints=frozenset(viewpoints[r.id]),
+            signed_off=r.signoff_at is not None,
+            notice=notices.get(r.notice_id) if r.notice_id else None,
+        )
+        for r in rows
+    }
+
+
+def chain_anchor(session: Session, *, project_id: int) -> dict[str, tuple[int, str]]:
+    """Every issue's ``guid → (event count, head hash)`` now: keep it outside the database and
+    pass it to ``verify_project_chain`` later (``twin audit anchor`` / ``verify --anchor``)."""
+    return {
+        guid: (count, head)
+        for guid, count, head in session.execute(
+            select(IssueRow.guid, IssueRow.event_count, IssueRow.head_hash).where(
+                IssueRow.project_id == project_id
+            )
+        )
+    }
+
+
+def verify_chains(
+    session: Session,
+    *,
+    project_ids: Sequence[int] | None = None,
+    anchors: Mapping[int, Mapping[str, tuple[int, str]]] | None = None,
+) -> list[AuditReport]:
+    """``verify_project_chain`` for the given projects (default: every project with issues or
+    an anchor), each against its anchor when ``anchors`` has one."""
+    anchors = anchors or {}
     if project_ids is None:
-        project_ids = sorted(set(session.scalars(select(IssueRow.project_id))))
-    return [verify_project_chain(session, project_id=p) for p in project_ids]
+        project_ids = sorted(set(session.scalars(select(IssueRow.project_id))) | set(anchors))
+    return [verify_project_chain(session, project_id=p, anchor=anchors.get(p)) for p in project_ids]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -423,10 +567,13 @@ def create_issue(
     and its first events. ``fields`` are ``schemas.issues.IssueCreate``'s."""
     if not actor.can(Capability.RAISE_ISSUE):
         raise PermissionDenied(f"the role {actor.role.value} may not raise issues")
-    if fields["kind"] == IssueKind.SAFETY and fields.get("severity") == Severity.CRITICAL:
-        raise InvalidInput("a safety hazard is minor (一般隐患) or major (重大隐患), not critical")
+    kind = IssueKind(fields["kind"])
+    severity = Severity(fields.get("severity") or Severity.MINOR)
+    check_severity_change(IssueState(kind, severity), severity, treatment_plan=True)
+    check_parties(assignee=fields.get("assignee_id"), verifier=fields.get("verifier_id") or actor.user_id)
 
     def attempt() -> int:
+        lock_project(session, project_id)
         storey = _check_location(session, project_id, fields)
         assignee = _project_user(session, project_path, fields.get("assignee_id"), "assignee")
         verifier = _project_user(session, project_path, fields.get("verifier_id"), "verifier")
@@ -438,9 +585,10 @@ def create_issue(
             project_id=project_id,
             number=next_number(session, project_id),
             guid=str(uuid.uuid4()),
-            kind=IssueKind(fields["kind"]).value,
+            kind=kind.value,
             category=fields.get("category"),
-            severity=Severity(fields.get("severity") or Severity.MINOR).value,
+            severity=severity.value,
+            topic_type=DEFAULT_TOPIC_TYPE[kind],
             priority=fields.get("priority"),
             title=fields["title"],
             description=fields.get("description"),
@@ -475,11 +623,13 @@ def create_issue(
             IssueElementRow(issue_id=row.id, global_id=g, position=i) for i, g in enumerate(global_ids)
         )
         viewpoint = viewpoint_from_viewer(fields.get("viewpoint"), global_ids)
+        viewpoint_guids = []
         if viewpoint is not None:
+            viewpoint_guids.append(str(uuid.uuid4()))
             session.add(
                 IssueViewpointRow(
                     issue_id=row.id,
-                    guid=str(uuid.uuid4()),
+                    guid=viewpoint_guids[0],
                     position=0,
                     data_json=json.dumps(viewpoint, ensure_ascii=False, sort_keys=True),
                 )
@@ -494,15 +644,29 @@ def create_issue(
             {
                 "number": row.number,
                 "kind": row.kind,
+                "status": row.status,
                 "title": row.title,
                 "description": row.description,
                 "severity": row.severity,
                 "category": row.category,
                 "priority": row.priority,
+                "labels": json.loads(row.labels_json),
+                "responsible_company": row.responsible_company,
+                "responsible_uscc": row.responsible_uscc,
+                "distribution": json.loads(row.distribution_json),
+                "required_measures": row.required_measures,
+                "treatment_plan": row.treatment_plan,
                 "global_ids": global_ids,
                 "point_m": json.loads(row.point_json) if row.point_json else None,
+                "revision_id": row.revision_id,
+                "viewpoints": viewpoint_guids,
+                "viewpoint": viewpoint,
                 "fourd_date": row.fourd_date.isoformat() if row.fourd_date else None,
                 "storey": row.storey,
+                "zone": row.zone,
+                "location_text": row.location_text,
+                "schedule_id": row.schedule_id,
+                "task_key": row.task_key,
                 "verifier": verifier.username if verifier else actor.username,
             },
         )
@@ -527,6 +691,7 @@ def _transition(
 ) -> None:
     if action is Action.SUBMIT and row.assignee_id is None:
         raise InvalidInput("assign the issue to someone before opening it (the ball goes to the assignee)")
+    # Evidence of this round, from the one who rectifies (not a photo someone else left).
     evidence = session.scalar(
         select(func.count())
         .select_from(IssuePhotoRow)
@@ -534,25 +699,35 @@ def _transition(
             IssuePhotoRow.issue_id == row.id,
             IssuePhotoRow.role == "after",
             IssuePhotoRow.round == row.reopened_count,
+            IssuePhotoRow.uploaded_by_id == row.assignee_id,
         )
     )
-    before = Status(row.status)
-    after = apply_action(
-        _state(row), action, parties=_parties(row, actor), reason=reason, evidence_count=evidence
-    )
+    before = _state(row)
+    after = apply_action(before, action, parties=_parties(row, actor), reason=reason, evidence_count=evidence)
     row.status = after.status.value
     row.reopened_count = after.reopened_count
     row.void_reason = after.void_reason
     row.closed_at = now if after.status in TERMINAL else None
+    author = actor_name(actor)
     append_event(
         session,
         row,
         "status_updated",
-        {"from": before.value, "to": after.status.value, "action": action.value, "reason": reason},
-        author=actor_name(actor),
+        {
+            "from": before.status.value,
+            "to": after.status.value,
+            "action": action.value,
+            "reason": reason,
+            "reopened_count": after.reopened_count,
+        },
+        author=author,
         author_id=actor.user_id,
         at=now,
     )
+    if before.has_regional_signoff and not after.has_regional_signoff:
+        row.signoff_at = None
+        row.signoff_by_id = None
+        append_event(session, row, "signoff_removed", None, author=author, author_id=actor.user_id, at=now)
 
 
 def take_action(
@@ -611,7 +786,7 @@ def update_issue(
 
     def attempt() -> None:
         row = _issue_row(session, project_id, issue_id, lock=True)
-        if not _parties(row, actor) & {Party.CREATOR, Party.VERIFIER}:
+        if not may_edit(row, actor):
             raise PermissionDenied("only the issue's creator or verifier may edit it", code=NOT_A_PARTY)
         if Status(row.status) in TERMINAL:
             raise Conflict(f"the issue is {row.status}; it can no longer be edited", code="issue_closed")
@@ -620,8 +795,11 @@ def update_issue(
         def event(type_: str, value: Any) -> None:
             append_event(session, row, type_, value, author=author, author_id=actor.user_id, at=now)
 
-        if row.kind == IssueKind.SAFETY and changes.get("severity") == Severity.CRITICAL:
-            raise InvalidInput("a safety hazard is minor (一般隐患) or major (重大隐患), not critical")
+        if changes.get("severity") is not None:
+            plan = changes.get("treatment_plan") or row.treatment_plan
+            check_severity_change(
+                _state(row), Severity(changes["severity"]), treatment_plan=bool(plan and plan.strip())
+            )
         for name in _UPDATABLE:
             value = changes.get(name)
             if value is None:
@@ -658,6 +836,7 @@ def update_issue(
             verifier = _project_user(session, project_path, changes["verifier_id"], "verifier")
             row.verifier_id = verifier.id
             event("verifier_updated", verifier.username)
+        check_parties(assignee=row.assignee_id, verifier=row.verifier_id or row.creator_id)
         session.commit()
 
     retrying(session, attempt, what=f"issue {issue_id}")
@@ -673,10 +852,7 @@ def sign_off_issue(
 
     def attempt() -> None:
         row = _issue_row(session, project_id, issue_id, lock=True)
-        if not _state(row).is_major_hazard:
-            raise InvalidInput("only a major safety hazard (重大隐患) needs a regional sign-off")
-        if Status(row.status) in TERMINAL:
-            raise Conflict(f"the issue is {row.status}", code="issue_closed")
+        check_sign_off(_state(row))
         if row.signoff_at is not None:
             return  # signed already: nothing to add to the chain
         row.signoff_by_id = actor.user_id
@@ -723,6 +899,11 @@ def _add_comment_row(
     return comment
 
 
+def may_edit(row: IssueRow, actor: Principal) -> bool:
+    """The issue's creator or verifier: who may change its fields, dates and company."""
+    return bool(_parties(row, actor) & {Party.CREATOR, Party.VERIFIER})
+
+
 def _may_contribute(row: IssueRow, actor: Principal) -> bool:
     return bool(_parties(row, actor)) or actor.can(Capability.RAISE_ISSUE)
 
@@ -748,7 +929,7 @@ def add_comment(
 
 @dataclass(frozen=True, slots=True)
 class PhotoUpload:
-    """A stored photo blob and what was read from it (``services.photos.store_photo``)."""
+    """A stored photo blob and what was read from it (``services.photos.store_upload``)."""
 
     sha256: str
     size_bytes: int
@@ -847,15 +1028,15 @@ def add_photo(
 
 def photo_blob(
     session: Session, *, project_id: int, issue_id: int, sha256: str
-) -> tuple[str, str | None, str]:
-    """``(sha256, thumbnail sha256, content type)`` of a photo of this issue."""
+) -> tuple[str, str | None, str, str]:
+    """``(sha256, thumbnail sha256, content type, file name)`` of a photo of this issue."""
     _issue_row(session, project_id, issue_id)
     photo = session.scalars(
         select(IssuePhotoRow).where(IssuePhotoRow.issue_id == issue_id, IssuePhotoRow.sha256 == sha256)
     ).first()
     if photo is None:
         raise NotFound(f"no photo {sha256[:12]}… on issue {issue_id}")
-    return photo.sha256, photo.thumbnail_sha256, photo.content_type
+    return photo.sha256, photo.thumbnail_sha256, photo.content_type, photo.file_name
 
 
 # --------------------------------------------------------------------------- reading

@@ -23,7 +23,7 @@ from ..domain.issues import NOT_A_PARTY, TERMINAL, IssueKind, NoticeHandling, Se
 from ..domain.model import Principal
 from ..reports import NoticeDocument, NoticeFinding
 from ..storage import LocalBlobStore
-from .issues import actor_name, append_event, element_ids, retrying, user_names
+from .issues import actor_name, append_event, element_ids, lock_project, may_edit, retrying, user_names
 
 __all__ = ["acknowledge_notice", "create_notice", "get_notice", "list_notices", "notice_document"]
 
@@ -93,7 +93,8 @@ def create_notice(
 ) -> NoticeRecord:
     """Bundle findings into a 整改通知单 to one company: each finding gets the notice, the
     company and the deadline as its due date (each change an event). Only findings still
-    in the loop may be bundled, and a finding sits on one notice at a time."""
+    in the loop may be bundled, a finding sits on one notice at a time, and the issuer must
+    be each finding's creator or verifier (who may re-date it anyway)."""
     if not actor.can(Capability.RAISE_ISSUE):
         raise PermissionDenied(f"the role {actor.role.value} may not issue rectification notices")
     if deadline < today:
@@ -101,6 +102,7 @@ def create_notice(
     wanted = sorted(set(issue_ids))
 
     def attempt() -> int:
+        lock_project(session, project_id)
         rows = session.scalars(
             select(IssueRow)
             .where(IssueRow.project_id == project_id, IssueRow.id.in_(wanted))
@@ -115,6 +117,11 @@ def create_notice(
                 raise Conflict(
                     f"issue #{row.number} is {row.status}; only open findings go on a notice",
                     code="issue_not_open",
+                )
+            if not may_edit(row, actor):
+                raise PermissionDenied(
+                    f"issue #{row.number} goes on a notice by its creator or verifier, not by you",
+                    code=NOT_A_PARTY,
                 )
             if row.notice_id is not None:
                 current = session.get(RectificationNoticeRow, row.notice_id)
@@ -154,8 +161,12 @@ def create_notice(
             event("notice_issued", notice.number)
             if row.responsible_company != issued_to_company:
                 row.responsible_company = issued_to_company
-                row.responsible_uscc = issued_to_uscc or row.responsible_uscc
                 event("responsible_company_updated", issued_to_company)
+            if row.responsible_uscc != issued_to_uscc:
+                # A new company's code replaces the old one, or clears it (never the old
+                # company's code under the new company's name).
+                row.responsible_uscc = issued_to_uscc
+                event("responsible_uscc_updated", issued_to_uscc)
             if row.due_date != deadline:
                 row.due_date = deadline
                 event("due_date_updated", deadline.isoformat())

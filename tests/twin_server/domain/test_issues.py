@@ -221,3 +221,132 @@ def test_severity_rank_orders_minor_major_critical() -> None:
 
     ranks = [severity_rank(s) for s in (Severity.MINOR, Severity.MAJOR, Severity.CRITICAL)]
     assert ranks == sorted(ranks) and len(set(ranks)) == 3
+
+
+# --- sign-off, grades, parties ---------------------------------------------------------------
+
+HAZARD = IssueState(IssueKind.SAFETY, Severity.MAJOR, has_treatment_plan=True)
+
+
+@pytest.mark.parametrize("status", list(Status), ids=str)
+def test_the_region_signs_off_only_a_major_hazard_waiting_for_re_inspection(status) -> None:
+    from twin_server.domain.issues import check_sign_off
+
+    if status is Status.READY_FOR_REVIEW:
+        check_sign_off(replace(HAZARD, status=status))
+    else:
+        with pytest.raises(Conflict):
+            check_sign_off(replace(HAZARD, status=status))
+    with pytest.raises(InvalidInput):
+        check_sign_off(IssueState(IssueKind.QUALITY, Severity.MAJOR, status=Status.READY_FOR_REVIEW))
+
+
+def test_a_failed_re_inspection_takes_the_sign_off_back() -> None:
+    signed = replace(HAZARD, status=Status.READY_FOR_REVIEW, has_regional_signoff=True)
+    failed = apply_action(signed, Action.REINSPECT_FAIL, parties=[Party.VERIFIER], reason="not done")
+    assert failed.has_regional_signoff is False and failed.reopened_count == 1
+    passed = apply_action(signed, Action.REINSPECT_PASS, parties=[Party.VERIFIER])
+    assert passed.status is Status.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("kind", "before", "status", "after", "plan", "outcome"),
+    [
+        (IssueKind.SAFETY, Severity.MINOR, Status.DRAFT, Severity.CRITICAL, True, InvalidInput),
+        (IssueKind.SAFETY, Severity.MAJOR, Status.OPEN, Severity.MINOR, True, Conflict),  # skip the sign-off
+        (IssueKind.SAFETY, Severity.MAJOR, Status.DRAFT, Severity.MINOR, True, None),  # not opened yet
+        (IssueKind.SAFETY, Severity.MINOR, Status.OPEN, Severity.MAJOR, False, InvalidInput),  # needs a plan
+        (IssueKind.SAFETY, Severity.MINOR, Status.OPEN, Severity.MAJOR, True, None),
+        (IssueKind.QUALITY, Severity.CRITICAL, Status.OPEN, Severity.MINOR, False, None),
+        (IssueKind.QUALITY, Severity.MINOR, Status.READY_FOR_REVIEW, Severity.CRITICAL, False, None),
+    ],
+)
+def test_severity_changes(kind, before, status, after, plan, outcome) -> None:
+    from twin_server.domain.issues import check_severity_change
+
+    state = IssueState(kind, before, status=status)
+    if outcome is None:
+        check_severity_change(state, after, treatment_plan=plan)
+    else:
+        with pytest.raises(outcome):
+            check_severity_change(state, after, treatment_plan=plan)
+
+
+def test_the_assignee_is_never_the_verifier() -> None:
+    from twin_server.domain.issues import check_parties
+
+    check_parties(assignee=1, verifier=2)
+    check_parties(assignee=None, verifier=2)
+    with pytest.raises(InvalidInput):
+        check_parties(assignee=3, verifier=3)
+
+
+# --- replaying the log, anchors ------------------------------------------------------------
+
+
+def _log(*events: tuple[str, object]) -> list[dict]:
+    return [{"type": kind, "value": value} for kind, value in events]
+
+
+def test_replaying_the_log_gives_the_issue_it_describes() -> None:
+    from twin_server.domain.issues import IssueFacts, differing_facts, replay_events
+
+    log = _log(
+        (
+            "created",
+            {
+                "title": "柱脚露筋",
+                "severity": "major",
+                "status": "draft",
+                "labels": ["A"],
+                "global_ids": ["g1"],
+            },
+        ),
+        ("assigned_to_updated", "site"),
+        ("due_date_updated", "2026-12-20"),
+        ("status_updated", {"from": "draft", "to": "open", "reopened_count": 0}),
+        ("photo_added", {"role": "after", "sha256": "s1"}),
+        ("comment_added", {"guid": "c1", "text": "已修补"}),
+        ("comment_updated", {"guid": "c1", "text": "已修补完成"}),
+        ("label_added", "B"),
+        ("label_removed", "A"),
+        ("status_updated", {"from": "open", "to": "ready_for_review", "reopened_count": 0}),
+        ("status_updated", {"from": "ready_for_review", "to": "open", "reopened_count": 1}),
+        ("elements_added", ["g2"]),
+        ("viewpoint_added", {"guid": "v1"}),
+        ("notice_issued", "ZG-2026-0001"),
+        ("title_updated", "柱脚露筋（复核）"),
+    )
+    facts = replay_events(log)
+    expected = IssueFacts(
+        status="open",
+        reopened_count=1,
+        severity="major",
+        title="柱脚露筋（复核）",
+        due_date="2026-12-20",
+        assignee="site",
+        labels=frozenset({"B"}),
+        global_ids=frozenset({"g1", "g2"}),
+        comments=(("c1", "已修补完成"),),
+        photos=frozenset({("after", "s1")}),
+        viewpoints=frozenset({"v1"}),
+        notice="ZG-2026-0001",
+    )
+    assert facts == expected and differing_facts(facts, expected) == []
+    assert differing_facts(facts, replace(expected, status="closed", photos=frozenset())) == [
+        "status",
+        "photos",
+    ]
+
+
+def test_an_anchor_finds_deleted_issues_and_cut_chains_but_not_growth() -> None:
+    from twin_server.domain.issues import anchor_root, check_anchor
+
+    anchored = {"a": (3, "h3"), "b": (2, "h2"), "c": (0, GENESIS_HASH)}
+    now = {"a": {1: "h1", 2: "h2a", 3: "h3", 4: "h4"}, "b": {1: "x", 2: "other"}, "c": {}, "d": {1: "n"}}
+    problems = dict(check_anchor(anchored, now))
+    assert set(problems) == {"b"} and "cut back" in problems["b"]
+    del now["a"]
+    assert "deleted" in dict(check_anchor(anchored, now))["a"]
+    assert anchor_root(anchored) == anchor_root(dict(reversed(list(anchored.items()))))  # order-free
+    assert anchor_root(anchored) != anchor_root({**anchored, "b": (2, "h2x")})

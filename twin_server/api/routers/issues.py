@@ -12,6 +12,7 @@ import datetime as dt
 import gzip
 from pathlib import PurePath
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
@@ -42,7 +43,7 @@ from ...schemas.issues import (
 from ...services import bcf_exchange
 from ...services import issues as issue_service
 from ...services import notices as notice_service
-from ...services.photos import read_upload, store_photo
+from ...services.photos import IMAGE_TYPES, read_upload, store_upload
 from ..deps import Id, IdQuery, ProjectAccess, ProjectScope, RuntimeDep, SessionDep, run_point_query
 from ..encoding import accepts_gzip
 
@@ -258,14 +259,20 @@ async def add_photo(
     scope: Reader,
     runtime: RuntimeDep,
     session: SessionDep,
-    file: Annotated[UploadFile, File(description="JPEG or PNG, up to 20 MB")],
+    file: Annotated[
+        UploadFile, File(description="up to 20 MB: JPEG or PNG photos; any file as an attachment")
+    ],
     role: Annotated[
         Literal["before", "after", "attachment"],
-        Form(description="before: the finding; after: the rectification (the assignee's reply)"),
+        Form(
+            description="before: the finding; after: the rectification (the assignee's reply); "
+            "attachment: a document (test report, drawing), any type"
+        ),
     ] = "before",
 ) -> PhotoPublic:
-    """Attach a photo: stored as uploaded (its sha256 is the evidence), with a thumbnail and
-    the camera's EXIF time. The same file twice in the same role is stored once."""
+    """Attach a photo or document: stored as uploaded (its sha256 is the evidence); photos
+    get a thumbnail and keep the camera's EXIF time. The same file twice in the same role is
+    stored once."""
     # Check the issue and the caller's part first, so a refused upload stores nothing.
     await run_in_threadpool(
         issue_service.check_photo_allowed,
@@ -276,7 +283,7 @@ async def add_photo(
         role=role,
     )
     upload = await run_in_threadpool(
-        store_photo, runtime.blobs, read_upload(file.file), file_name=file.filename or "photo"
+        store_upload, runtime.blobs, read_upload(file.file), file_name=file.filename or "photo", role=role
     )
     photo = await run_in_threadpool(
         issue_service.add_photo,
@@ -300,18 +307,22 @@ def read_photo(
     session: SessionDep,
     thumbnail: Annotated[bool, Query(description="the 320-px JPEG thumbnail")] = False,
 ) -> Response:
-    original, thumb, content_type = issue_service.photo_blob(
+    original, thumb, content_type, file_name = issue_service.photo_blob(
         session, project_id=scope.project.id, issue_id=issue_id, sha256=photo_sha256
     )
+    if thumbnail and thumb is None:
+        raise NotFound(f"the file {photo_sha256[:12]}… is not a photo: it has no thumbnail")
     wanted = thumb if thumbnail else original
     path = runtime.blobs.path(wanted) if wanted else None
     if path is None:
         raise NotFound(f"the photo {photo_sha256[:12]}… is missing from storage")
-    return FileResponse(
-        path,
-        media_type="image/jpeg" if thumbnail else content_type,
-        headers={"Cache-Control": _PHOTO_CACHE, "ETag": f'"{wanted}"', "X-Content-Type-Options": "nosniff"},
-    )
+    headers = {"Cache-Control": _PHOTO_CACHE, "ETag": f'"{wanted}"', "X-Content-Type-Options": "nosniff"}
+    if not thumbnail and content_type not in IMAGE_TYPES.values():
+        # Documents are only ever downloaded: a browser must not render an uploaded HTML or
+        # SVG in the site's origin.
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
+        headers["Content-Security-Policy"] = "sandbox"
+    return FileResponse(path, media_type="image/jpeg" if thumbnail else content_type, headers=headers)
 
 
 @router.get("/users")
