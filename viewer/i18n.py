@@ -192,6 +192,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "issue_refused": {"zh": "操作未完成", "en": "Not done"},
     "issue_done": {"zh": "已完成：{action}", "en": "Done: {action}"},
     "photo_too_large": {"zh": "照片超过 20 MB。", "en": "The photo is larger than 20 MB."},
+    "hazard_minor": {"zh": "一般隐患", "en": "General hazard"},
+    "hazard_major": {"zh": "重大隐患", "en": "Major hazard"},
+    "issue_treatment_plan": {
+        "zh": "治理方案（重大隐患必填）",
+        "en": "Treatment plan (required for a major hazard)",
+    },
+    "photo_not_added": {"zh": "照片未能上传", "en": "the photo was not added"},
     "action_submit": {"zh": "下发整改", "en": "Open"},
     "action_reply": {"zh": "整改完成，提交复查", "en": "Rectified: ask for re-inspection"},
     "action_reinspect_pass": {"zh": "复查通过", "en": "Re-inspection passed"},

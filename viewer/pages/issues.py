@@ -165,12 +165,12 @@ class IssuesPanel(pn.viewable.Viewer):
         self.actions = pn.Row(sizing_mode="stretch_width", styles={"flex-wrap": "wrap"})
         self.photo_input = pn.widgets.FileInput(accept="image/jpeg,image/png", sizing_mode="stretch_width")
         self.photo_input.param.watch(self._on_photo, "value")
-        self.comment_button = pn.widgets.Button(button_type="light")
+        self.comment_button = pn.widgets.Button(color="light")
         self.comment_button.on_click(lambda _event: pn.state.execute(self._add_comment))
         self.feedback = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
 
         # The form that raises an issue on the picked element.
-        self.new_button = pn.widgets.Button(button_type="primary", disabled=True, sizing_mode="stretch_width")
+        self.new_button = pn.widgets.Button(color="primary", disabled=True, sizing_mode="stretch_width")
         self.new_button.on_click(lambda _event: self._open_form())
         self.kind = pn.widgets.Select(sizing_mode="stretch_width")
         self.title_input = pn.widgets.TextInput(
@@ -182,10 +182,16 @@ class IssuesPanel(pn.viewable.Viewer):
         self.due = pn.widgets.DatePicker(
             value=self._today + dt.timedelta(days=3), sizing_mode="stretch_width"
         )
+        # A major safety hazard (重大隐患) opens only with its treatment plan: asked for then.
+        self.treatment_plan = pn.widgets.TextAreaInput(
+            sizing_mode="stretch_width", height=60, max_length=20_000, visible=False
+        )
+        self.kind.param.watch(self._on_kind, "value")
+        self.severity.param.watch(self._show_plan, "value")
         self.form_photo = pn.widgets.FileInput(accept="image/jpeg,image/png", sizing_mode="stretch_width")
-        self.create_button = pn.widgets.Button(button_type="primary")
+        self.create_button = pn.widgets.Button(color="primary")
         self.create_button.on_click(lambda _event: pn.state.execute(self._create))
-        self.cancel_button = pn.widgets.Button(button_type="light")
+        self.cancel_button = pn.widgets.Button(color="light")
         self.cancel_button.on_click(lambda _event: self._close_form())
         self.form_where = pn.pane.HTML("", sizing_mode="stretch_width")
         self.form = pn.Column(
@@ -194,6 +200,7 @@ class IssuesPanel(pn.viewable.Viewer):
             self.title_input,
             self.description,
             self.severity,
+            self.treatment_plan,
             self.assignee,
             self.due,
             self.form_photo,
@@ -266,7 +273,8 @@ class IssuesPanel(pn.viewable.Viewer):
             self.title_input.name = t("issue_title")
             self.description.name = t("issue_description")
             self.severity.name = t("issue_severity")
-            self.severity.options = {t(f"severity_{s}"): s for s in SEVERITIES}
+            self._fill_severities()
+            self.treatment_plan.name = t("issue_treatment_plan")
             self.assignee.name = t("issue_assignee")
             self.due.name = t("issue_due")
             self.form_photo.name = t("issue_photo")
@@ -281,6 +289,23 @@ class IssuesPanel(pn.viewable.Viewer):
         self._show_where()
         self._show_list()
         self._show_detail()
+
+    def _fill_severities(self) -> None:
+        """A hazard is graded 一般隐患 / 重大隐患; a defect or topic 一般 / 较大 / 严重."""
+        if self.kind.value == "safety":
+            options = {self._t("hazard_minor"): "minor", self._t("hazard_major"): "major"}
+        else:
+            options = {self._t(f"severity_{s}"): s for s in SEVERITIES}
+        current = self.severity.value
+        self.severity.options = options
+        self.severity.value = current if current in options.values() else "minor"
+
+    def _on_kind(self, _event) -> None:
+        self._fill_severities()
+        self._show_plan()
+
+    def _show_plan(self, *_events) -> None:
+        self.treatment_plan.visible = self.kind.value == "safety" and self.severity.value == "major"
 
     def _fill_users(self) -> None:
         t = self._t
@@ -313,6 +338,8 @@ class IssuesPanel(pn.viewable.Viewer):
         finally:
             self._quiet -= 1
         self._show_where()
+        # A pick made before the panel knew the user (a shared link's element) counts now.
+        self.new_button.disabled = not (self._pick.get("global_id") and self.may_raise)
         await self.refresh()
         if self.selected_issue:
             await self.choose(self.selected_issue, restore=True)
@@ -420,7 +447,7 @@ class IssuesPanel(pn.viewable.Viewer):
         for action in detail.allowed_actions if detail else ():
             button = pn.widgets.Button(
                 name=self._t(f"action_{action}"),
-                button_type="danger" if action in ("void", "reinspect_fail") else "primary",
+                color="danger" if action in ("void", "reinspect_fail") else "primary",
                 css_classes=[f"erji-action-{action}"],
             )
             button.on_click(
@@ -540,6 +567,7 @@ class IssuesPanel(pn.viewable.Viewer):
         self.form.visible = False
         self.title_input.value = ""
         self.description.value = ""
+        self.treatment_plan.value = ""
         self.form_photo.value = None
 
     async def _create(self) -> None:
@@ -569,23 +597,26 @@ class IssuesPanel(pn.viewable.Viewer):
                 "color_mode": pick.get("color_mode"),
             },
         }
-        if fields["kind"] == "safety" and fields["severity"] == "critical":
-            fields["severity"] = "major"  # a hazard is 一般 or 重大 (the server refuses "critical")
+        if self.treatment_plan.visible and (self.treatment_plan.value or "").strip():
+            fields["treatment_plan"] = self.treatment_plan.value.strip()
         try:
             created = await self._client.create_issue(self._project_id, fields)
-            if photo:
-                await self._client.add_photo(
-                    self._project_id,
-                    created.row.id,
-                    role="before",
-                    file_name=self.form_photo.filename or "photo.jpg",
-                    data=photo,
-                )
         except Refused as exc:
             return self._say(f"{self._t('issue_refused')}: {exc}", "warning")
         except ViewerError as exc:
             return self._say(f"{self._t('server_error')}: {exc}", "warning")
+        # The issue exists from here on: the form closes whatever happens to the photo, so
+        # pressing the button again cannot raise it twice.
+        file_name = self.form_photo.filename or "photo.jpg"
         self._close_form()
-        self._say(self._t("issue_created", n=created.row.number), "success")
+        message, kind = self._t("issue_created", n=created.row.number), "success"
+        if photo:
+            try:
+                await self._client.add_photo(
+                    self._project_id, created.row.id, role="before", file_name=file_name, data=photo
+                )
+            except ViewerError as exc:
+                message, kind = f"{message}; {self._t('photo_not_added')}: {exc}", "warning"
+        self._say(message, kind)
         await self._changed()
         await self.choose(created.row.id, restore=False)

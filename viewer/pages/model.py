@@ -507,12 +507,16 @@ class ModelPage(pn.viewable.Viewer):
             self.scene.day = day_number(row.fourd_date)
         element = row.global_ids[0] if row.global_ids else ""
         self.scene.selected_issue = row.id
+        # The pick is now the issue's element and its point (never the last click's point on
+        # another element: a new issue raised from here must pin where this one is).
+        self.scene.picked_point_m = list(row.point_m or [])
         if element and element != self.element:
             self.element = element
             self.scene.selected_global_id = element  # frames the element ...
         if detail.camera:  # ... then the issue's own camera, sent after, wins
             self._camera_seq += 1
             self.scene.goto_camera = {**detail.camera, "seq": self._camera_seq}
+        self._on_pick_context()
         if element:
             await self._load_element()
         if row.fourd_date is not None:
