@@ -271,6 +271,13 @@ def _raise_demo_issues(runtime: Runtime, session, project_id: int, sample_ifc: P
     today = dt.date.today()
     now = dt.datetime.now(dt.UTC)
     created = []
+
+    def attach(issue_id: int, actor, role: str, rgb: tuple[int, int, int], name: str) -> None:
+        upload = store_upload(runtime.blobs, iter([_demo_photo(rgb)]), file_name=name, role=role)
+        issues.add_photo(
+            session, project_id=project_id, issue_id=issue_id, actor=actor, role=role, upload=upload, now=now
+        )
+
     for title, description, kind, severity, pick, due_in, stage in _DEMO_ISSUES:
         raiser = bim if kind == "coordination" else inspector
         detail = issues.create_issue(
@@ -294,31 +301,9 @@ def _raise_demo_issues(runtime: Runtime, session, project_id: int, sample_ifc: P
             today=today,
         )
         created.append(detail)
-        before = store_upload(
-            runtime.blobs, iter([_demo_photo((150, 60, 50))]), file_name="现场.jpg", role="before"
-        )
-        issues.add_photo(
-            session,
-            project_id=project_id,
-            issue_id=detail.id,
-            actor=raiser,
-            role="before",
-            upload=before,
-            now=now,
-        )
+        attach(detail.id, raiser, "before", (150, 60, 50), "现场.jpg")
         if stage in ("ready_for_review", "closed"):
-            after = store_upload(
-                runtime.blobs, iter([_demo_photo((90, 150, 90))]), file_name="整改后.jpg", role="after"
-            )
-            issues.add_photo(
-                session,
-                project_id=project_id,
-                issue_id=detail.id,
-                actor=site,
-                role="after",
-                upload=after,
-                now=now,
-            )
+            attach(detail.id, site, "after", (90, 150, 90), "整改后.jpg")
             issues.take_action(
                 session,
                 project_id=project_id,

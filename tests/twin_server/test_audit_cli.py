@@ -14,19 +14,8 @@ from tests.twin_server.conftest import BACKENDS, SECRET, running_api
 
 
 def audit(database_url: str, data_dir, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "TWIN_DATABASE_URL": database_url,
-        "TWIN_DATA_DIR": str(data_dir),
-        "TWIN_SECRET_KEY": SECRET,
-        "TWIN_DEVELOPMENT": "0",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "twin_server.cli", "audit", "verify", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    """``twin audit verify ARGS`` against that database."""
+    return twin(database_url, data_dir, "audit", "verify", *args)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -66,6 +55,7 @@ def test_audit_verify_detects_an_edited_event(backend, tmp_path) -> None:
 
 
 def twin(database_url: str, data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``twin`` command line on that database, as an operator runs it."""
     env = os.environ | {
         "TWIN_DATABASE_URL": database_url,
         "TWIN_DATA_DIR": str(data_dir),

@@ -193,17 +193,23 @@ class PrincipalCache:
             self._entries[user_id] = (time.monotonic(), token_version, active, principal)
 
 
-def principal_named(session: Session, *, username: str) -> Principal:
-    """The user ``username`` as a caller (for commands and demo data acting as a user)."""
+def _user_with_path(session: Session, condition) -> tuple[UserRow, Principal] | None:
+    """The user matching ``condition`` and that user as a caller (with its node's path)."""
     row = session.execute(
-        select(UserRow, OrgNodeRow.path)
-        .join(OrgNodeRow, OrgNodeRow.id == UserRow.node_id)
-        .where(UserRow.username == username)
+        select(UserRow, OrgNodeRow.path).join(OrgNodeRow, OrgNodeRow.id == UserRow.node_id).where(condition)
     ).first()
     if row is None:
-        raise NotFound(f"no user {username!r}")
+        return None
     user, path = row
-    return Principal(user.id, user.username, user.display_name, Role(user.role), user.node_id, path)
+    return user, Principal(user.id, user.username, user.display_name, Role(user.role), user.node_id, path)
+
+
+def principal_named(session: Session, *, username: str) -> Principal:
+    """The user ``username`` as a caller (for commands and demo data acting as a user)."""
+    found = _user_with_path(session, UserRow.username == username)
+    if found is None:
+        raise NotFound(f"no user {username!r}")
+    return found[1]
 
 
 def load_principal(session: Session, *, user_id: int, token_version: int, cache: PrincipalCache) -> Principal:
@@ -211,15 +217,10 @@ def load_principal(session: Session, *, user_id: int, token_version: int, cache:
     token was revoked (its version is older than the user's)."""
     cached = cache.get(user_id)
     if cached is None:
-        row = session.execute(
-            select(UserRow, OrgNodeRow.path)
-            .join(OrgNodeRow, OrgNodeRow.id == UserRow.node_id)
-            .where(UserRow.id == user_id)
-        ).first()
-        if row is None:
+        found = _user_with_path(session, UserRow.id == user_id)
+        if found is None:
             raise NotAuthenticated("the token's user no longer exists", code="invalid_token")
-        user, path = row
-        principal = Principal(user.id, user.username, user.display_name, Role(user.role), user.node_id, path)
+        user, principal = found
         cache.put(user_id, user.token_version, user.active, principal)
         cached = (user.token_version, user.active, principal)
     version, active, principal = cached
