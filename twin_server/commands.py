@@ -291,6 +291,7 @@ def _read_anchor(path: Path) -> dict[str, dict[str, tuple[int, str]]]:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from .services import orgs
     from .services.issues import verify_chains
@@ -311,10 +312,12 @@ def _audit_verify(args: argparse.Namespace) -> int:
     events = sum(r.events_checked for r in reports)
     for report in broken:
         for problem in report.problems:
+            # One line per finding, whatever the terminal's width; the reason is data, not markup.
             console.print(
-                f"[red]TAMPERED[/] project {codes.get(report.project_id, report.project_id)} "
-                f"issue #{problem.number} event {problem.sequence}: {problem.reason}",
+                f"[red]TAMPERED[/] project {escape(str(codes.get(report.project_id, report.project_id)))} "
+                f"issue #{problem.number} event {problem.sequence}: {escape(problem.reason)}",
                 highlight=False,
+                soft_wrap=True,
             )
     verdict = "[red]chain broken[/]" if broken else "[green]intact[/]"
     console.print(
