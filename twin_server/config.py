@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .domain.kpis import Dimension, HealthPolicy, Weights
+
 __all__ = ["DEVELOPMENT_SECRET", "Settings"]
 
 #: The secret used when none is configured. Accepted only in development mode: anyone
@@ -57,6 +59,19 @@ class Settings(BaseSettings):
     # How long a process trusts a cached user or project scope (s): permission changes
     # made in another process take up to this long to apply.
     cache_seconds: float = Field(10.0, ge=0)
+    # How often (s) every project's KPIs and alerts are evaluated, besides after each change.
+    evaluation_interval_seconds: float = Field(600.0, gt=0)
+    # How long (s) a rendered portfolio summary may be served again. KPI and alert changes
+    # show at once whatever this says; renamed or moved projects show within it.
+    portfolio_cache_seconds: float = Field(60.0, ge=0)
+    # Project health: the weight of each dimension in the composite score (JSON in the
+    # environment, e.g. TWIN_HEALTH_WEIGHTS='{"schedule":30,"quality":25,"safety":30,"other":15}'),
+    # and which dimensions count towards the traffic light and the score (e.g. leave out
+    # "other" while no site has sensors). A change applies to months not yet frozen.
+    health_weights: dict[Dimension, float] = Field(
+        default_factory=lambda: {d: Weights().of(d) for d in Dimension}
+    )
+    health_dimensions: list[Dimension] = Field(default_factory=lambda: list(Dimension), min_length=1)
     # A Chinese TrueType font (.ttf/.ttc with glyf outlines) for printed notices; default:
     # the first one found on the host (fonts-wqy-zenhei on Debian).
     report_font_path: Path | None = None
@@ -70,7 +85,19 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key) < 16:
             raise ValueError("TWIN_SECRET_KEY must be at least 16 characters")
+        try:
+            policy = self.health_policy
+            policy.health({})  # refuses weights that add up to nothing
+        except ValueError as exc:
+            raise ValueError(f"TWIN_HEALTH_WEIGHTS / TWIN_HEALTH_DIMENSIONS: {exc}") from None
         return self
+
+    @property
+    def health_policy(self) -> HealthPolicy:
+        """The health rules of this deployment (weights not given keep their defaults)."""
+        defaults = Weights()
+        weights = Weights(**{d.value: self.health_weights.get(d, defaults.of(d)) for d in Dimension})
+        return HealthPolicy(weights=weights, counted=frozenset(self.health_dimensions))
 
     @property
     def sqlalchemy_url(self) -> str:

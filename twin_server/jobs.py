@@ -8,6 +8,11 @@
 Huey forgets a job whose worker is killed mid-run, so processing jobs keep a lease in the
 database (see ``services.processing``) and every consumer runs a reaper that hands jobs
 with an expired lease back to the queue.
+
+The regional layer's evaluation (KPIs and alerts) is a job too: queued for one project when
+something relevant changes there, and for the whole portfolio every
+``evaluation_interval_seconds`` by a timer thread of each consumer (the job itself makes
+sure only one of several processes runs each round).
 """
 
 from __future__ import annotations
@@ -34,11 +39,22 @@ class JobQueue:
     """
 
     def __init__(
-        self, settings: Settings, *, handler: Callable[[int], None], reaper: Callable[[], list[int]]
+        self,
+        settings: Settings,
+        *,
+        handler: Callable[[int], None],
+        reaper: Callable[[], list[int]],
+        evaluator: Callable[[list[int] | None], None] | None = None,
     ) -> None:
         self._reaper = reaper
         self._reap_every_s = max(settings.job_lease_seconds / 2, 0.5)
+        self._evaluate_every_s = settings.evaluation_interval_seconds
         self.huey = _make_huey(settings)
+        # Evaluations are cheap to repeat and the next change or round repeats them anyway:
+        # no retries.
+        self._evaluation = (
+            self.huey.task(name="evaluate_projects", retries=0)(evaluator) if evaluator is not None else None
+        )
         # Huey's own retries cover errors raised by the handler (each is a new attempt,
         # counted by the handler against job_max_attempts). No delay: a delayed retry
         # needs Huey's scheduler, which the in-process consumer does not run.
@@ -56,12 +72,27 @@ class JobQueue:
         """Queue the processing of ``revision_id`` (runs at once in immediate mode)."""
         self._process(revision_id)
 
+    def evaluate(self, project_ids: list[int] | None) -> None:
+        """Queue an evaluation of KPIs and alerts: for these projects after a change, or the
+        periodic round for all (``None``). Never raises: a failed evaluation must not fail
+        the request whose change prompted it (the next round catches up)."""
+        if self._evaluation is None:
+            return
+        try:
+            self._evaluation(project_ids)
+        except Exception:
+            log.exception("could not queue or run the evaluation of projects %s", project_ids)
+
     def start_in_process(self) -> None:
         """Consume jobs in a thread of this process (embedded mode) and reap dead ones."""
         if self.huey.immediate or self._threads:
             return
         self._stop.clear()
-        for target, name in ((self._consume, "job-consumer"), (self._reap_loop, "job-reaper")):
+        for target, name in (
+            (self._consume, "job-consumer"),
+            (self._reap_loop, "job-reaper"),
+            (self._evaluation_loop, "evaluation-timer"),
+        ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -77,6 +108,8 @@ class JobQueue:
         """Block, consuming jobs like ``huey_consumer`` (for ``twin worker``), with a reaper."""
         reaper = threading.Thread(target=self._reap_loop, name="job-reaper", daemon=True)
         reaper.start()
+        timer = threading.Thread(target=self._evaluation_loop, name="evaluation-timer", daemon=True)
+        timer.start()
         consumer = self.huey.create_consumer(workers=workers, worker_type="thread", periodic=False)
         consumer.run()
 
@@ -101,6 +134,13 @@ class JobQueue:
                 self.huey.execute(task)
             except Exception:  # Huey logs the task's error and schedules its retry
                 log.exception("job %s raised", task.id)
+
+    def _evaluation_loop(self) -> None:
+        # The first round soon after start (a restarted server catches up), then regularly.
+        delay = min(self._evaluate_every_s, 30.0)
+        while not self._stop.wait(delay):
+            self.evaluate(None)
+            delay = self._evaluate_every_s
 
     def _reap_loop(self) -> None:
         while not self._stop.wait(self._reap_every_s):

@@ -17,7 +17,9 @@ from .db.session import make_engine, make_sessionmaker, migrate
 from .jobs import JobQueue
 from .security import TokenService
 from .services.access import PathCache
+from .services.alerts import evaluate_projects
 from .services.auth import PrincipalCache
+from .services.portfolio import SummaryCache
 from .services.processing import ProcessingEnv, process_revision, reap_stale_jobs
 from .storage import LocalBlobStore
 
@@ -35,6 +37,7 @@ class Runtime:
     paths: PathCache
     processing: ProcessingEnv
     queue: JobQueue
+    summaries: SummaryCache
 
     def close(self) -> None:
         self.queue.stop()
@@ -60,6 +63,12 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
         settings,
         handler=partial(process_revision, processing),
         reaper=partial(reap_stale_jobs, processing),
+        evaluator=partial(
+            evaluate_projects,
+            sessions,
+            every_s=settings.evaluation_interval_seconds,
+            policy=settings.health_policy,
+        ),
     )
     return Runtime(
         settings=settings,
@@ -71,4 +80,5 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
         paths=PathCache(settings.cache_seconds),
         processing=processing,
         queue=queue,
+        summaries=SummaryCache(ttl_s=settings.portfolio_cache_seconds),
     )

@@ -93,7 +93,11 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
             json={"task_key": "T1", "filter": {"ifc_class": ["IfcWall"]}},
         )
         issue, notice, photo = _issue_notice_photo(api, project, user)
+        alert_id, alert_rule_id, action_id = _alert_rule_action(api, project)
         out[project] = {
+            "alert_id": alert_id,
+            "alert_rule_id": alert_rule_id,
+            "action_id": action_id,
             "issue_id": issue,
             "notice_id": notice,
             "photo_sha256": photo,
@@ -107,6 +111,30 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
             "rule_id": rule.json()["id"],
         }
     return out
+
+
+def _alert_rule_action(api, project: str) -> tuple[int, int, int]:
+    """An alert of the project (its task is long overdue: the schedule import raised it), a
+    rule scoped to the project's region, and an improvement action of the project."""
+    base = f"/api/projects/{api.node(project)}"
+    alerts = api.as_user("admin", "GET", f"{base}/alerts").json()
+    assert alerts, "importing an overdue schedule raises an alert"
+    region = "EAST" if project == "P-EAST" else "WEST"
+    rule = api.as_user(
+        "admin",
+        "POST",
+        f"/api/org/nodes/{api.node(region)}/alert-rules",
+        json={"code": f"matrix-{region}", "kind": "task_delay", "params": {"over_days": 10}},
+    )
+    assert rule.status_code == 201, rule.text
+    action = api.as_user(
+        "admin",
+        "POST",
+        f"{base}/improvement-actions",
+        json={"period": "2026-11", "action": "周例会跟踪进度", "due_date": "2099-01-01"},
+    )
+    assert action.status_code == 201, action.text
+    return alerts[0]["id"], rule.json()["id"], action.json()["id"]
 
 
 def _issue_notice_photo(api, project: str, user: str) -> tuple[int, int, str]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -547,3 +548,178 @@ class IssuePhotoRow(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("issue_id", "role", "sha256", name="uq_issue_photos"),)
+
+
+# --------------------------------------------------------------------------- regional layer
+
+
+class InspectionLotRow(Base):
+    """One acceptance attempt of an inspection lot (检验批, GB 50300): attempt 2 or more of a
+    lot accepted in the end is a rework, counted per zone and ISO week."""
+
+    __tablename__ = "inspection_lots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"))
+    code: Mapped[str] = mapped_column(String(64))  # the lot's number, e.g. "F3-KL-检验批-2"
+    name: Mapped[str] = mapped_column(String(200))
+    zone: Mapped[str] = mapped_column(String(100))  # 区域 / 流水段
+    trade: Mapped[str] = mapped_column(String(100))  # 分项 / 专业 (钢筋, 模板, 混凝土 …)
+    inspected_on: Mapped[dt.date] = mapped_column(Date)
+    attempt_no: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "code", "attempt_no", name="uq_inspection_lots_attempt"),
+        Index("ix_inspection_lots_project_day", "project_id", "inspected_on"),
+    )
+
+
+class KpiPeriodRow(Base):
+    """A project's KPIs and health for one period (a calendar month, "2026-11"): recomputed
+    while the period is open, frozen (never written again) once it has closed, so rankings
+    made from it can be made again with the same answer."""
+
+    __tablename__ = "kpi_periods"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    frozen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    light: Mapped[str] = mapped_column(String(8))
+    score: Mapped[float] = mapped_column(Float)
+    health_json: Mapped[str] = mapped_column(Text)  # lights, scores and reasons per dimension
+
+    __table_args__ = (
+        Index("ix_kpi_periods_period", "period"),
+        # The newest computation stamps the portfolio summary's cache (one index probe).
+        Index("ix_kpi_periods_computed_at", "computed_at"),
+    )
+
+
+class KpiValueRow(Base):
+    """One KPI of a project for a period (the values behind ``kpi_periods``)."""
+
+    __tablename__ = "kpi_values"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class ScheduleFactsCacheRow(Base):
+    """A project's schedule reduced to what its KPIs read, kept between recomputations (a
+    portfolio recomputed every few minutes should not re-read thousands of unchanged
+    schedules): its leaf tasks' dates and flags, and the sorted baseline and actual finish
+    days of the linked elements of the revision named (for the element-weighted SPI). Valid
+    while ``stamp`` — a digest of the revision, schedule version, links, rules, progress and
+    installed marks — is unchanged.
+
+    ``task_days``: float64 (7, n) — planned start/finish, baseline start/finish (the plan
+    where no baseline), actual start/finish (day numbers since 1970-01-01, NaN = none) and
+    total float (days); ``task_flags``: uint8 (2, n) — critical, milestone; ``tasks_json``:
+    ``[[key, name, wbs_code], …]``; ``element_days``: int32 (2, m) sorted, 2³¹−1 = none;
+    empty without a processed revision.
+    """
+
+    __tablename__ = "kpi_schedule_cache"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(64))
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    task_days: Mapped[bytes] = mapped_column(LargeBinary)
+    task_flags: Mapped[bytes] = mapped_column(LargeBinary)
+    tasks_json: Mapped[str] = mapped_column(Text)
+    element_days: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AlertRuleRow(Base):
+    """An alert rule as data (domain.alerts): what it watches, where, with which numbers."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    scope_node_id: Mapped[int | None] = mapped_column(ForeignKey("org_nodes.id"))  # None: every project
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    level: Mapped[str] = mapped_column(String(8))
+    cooldown_minutes: Mapped[int] = mapped_column(Integer, default=1440)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertRow(Base):
+    """An alert raised by a rule for one subject (a task, a hazard, a zone, the project).
+
+    ``open_key`` is set while the alert is open or acknowledged and cleared when it is
+    resolved: its unique constraint is what keeps one open alert per (rule, subject), on
+    SQLite and PostgreSQL alike (NULLs do not collide).
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_key: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(8))
+    value: Mapped[float | None] = mapped_column(Float)
+    facts_json: Mapped[str] = mapped_column(Text, default="{}")
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    open_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id")
+    )  # None: the rule's condition ended
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_alerts_project_status", "project_id", "status"),
+        Index("ix_alerts_updated_at", "updated_at"),  # every change sets it: the summary cache's stamp
+        Index("ix_alerts_rule_subject", "rule_id", "project_id", "subject_key"),
+    )
+
+
+class ImprovementActionRow(Base):
+    """PDCA: what a project ranked in its region's bottom three will do, who owns it, by
+    when, and what next month's check found."""
+
+    __tablename__ = "improvement_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # the ranking month that called for it
+    reasons_json: Mapped[str] = mapped_column(Text, default="[]")
+    action: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned, done, checked
+    check_result: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobRunRow(Base):
+    """When a periodic job last started, so several processes do not all run it."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -39,13 +39,16 @@ class Capability(StrEnum):
     RAISE_ISSUE = "raise_issue"  # create defects / hazards / topics, issue rectification notices
     SIGN_OFF_HAZARD = "sign_off_hazard"  # the region's sign-off that lets a 重大隐患 close
     EXCHANGE_BCF = "exchange_bcf"  # import and export issues as BCF files
+    HANDLE_ALERTS = "handle_alerts"  # acknowledge and resolve alerts
 
 
 #: The one table of rights. Scope (which subtree) is checked separately by ``in_scope``.
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.HQ_VIEWER: frozenset({Capability.READ}),
-    Role.REGIONAL_MANAGER: frozenset({Capability.READ, Capability.MANAGE_ORG, Capability.SIGN_OFF_HAZARD}),
+    Role.REGIONAL_MANAGER: frozenset(
+        {Capability.READ, Capability.MANAGE_ORG, Capability.SIGN_OFF_HAZARD, Capability.HANDLE_ALERTS}
+    ),
     Role.BIM_COORDINATOR: frozenset(
         {
             Capability.READ,
@@ -58,7 +61,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
         }
     ),
     Role.INSPECTOR: frozenset({Capability.READ, Capability.REPORT_PROGRESS, Capability.RAISE_ISSUE}),
-    Role.SITE_MANAGER: frozenset({Capability.READ, Capability.REPORT_PROGRESS}),
+    Role.SITE_MANAGER: frozenset({Capability.READ, Capability.REPORT_PROGRESS, Capability.HANDLE_ALERTS}),
 }
 
 

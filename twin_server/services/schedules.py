@@ -70,6 +70,7 @@ __all__ = [
     "mark_installed",
     "pin_baseline",
     "set_task_progress",
+    "task_dates",
     "task_table",
     "tasks_at",
 ]
@@ -252,21 +253,23 @@ def task_table(
                 )
             )
         }
+    # Plain rows, not ORM objects: a portfolio's KPIs read thousands of schedules, and
+    # building entities costs more than the query (``_task_info`` reads either by name).
     progress = {
         p.task_key: p
         for p in session.execute(
-            select(TaskProgressRow).where(TaskProgressRow.schedule_id == schedule_id)
-        ).scalars()
+            select(*TaskProgressRow.__table__.columns).where(TaskProgressRow.schedule_id == schedule_id)
+        )
     }
     tasks = session.execute(
-        select(TaskRow).where(TaskRow.version_id == row.id).order_by(TaskRow.position)
-    ).scalars()
+        select(*TaskRow.__table__.columns).where(TaskRow.version_id == row.id).order_by(TaskRow.position)
+    )
     return [_task_info(task, baseline.get(task.key), progress.get(task.key)) for task in tasks]
 
 
 def tasks_at(tasks: list[TaskInfo], day: dt.date, rules: WarningRules = DEFAULT_RULES) -> list[TaskInfo]:
     """``tasks`` with their status, delay (days) and light on ``day``."""
-    dates = _task_dates(tasks)
+    dates = task_dates(tasks)
     number = day_number(day)
     statuses = task_status(dates, number)
     delays = task_delay_days(dates, number)
@@ -596,7 +599,7 @@ def fourd_dates(
         if global_id in glb_index:
             installed[glb_index[global_id]] = day_number(day)
     links = (np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64))
-    return element_dates(_task_dates(tasks), element_count, links, installed_day=installed), tasks
+    return element_dates(task_dates(tasks), element_count, links, installed_day=installed), tasks
 
 
 def _with_installed_rollup(
@@ -804,7 +807,8 @@ def _task_info(task: TaskRow, baseline: tuple | None, progress: TaskProgressRow 
     )
 
 
-def _task_dates(tasks: list[TaskInfo]) -> TaskDates:
+def task_dates(tasks: list[TaskInfo]) -> TaskDates:
+    """The tasks' dates as ``domain.fourd`` arrays, in the same order."""
     return TaskDates.from_rows(
         [
             {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import auth, elements, geometry, health, issues, models, org, schedules
+from . import auth, elements, geometry, health, issues, models, org, portfolio, schedules
 
 #: Every router of the API, in the order they are mounted.
 ROUTERS = (
@@ -13,5 +13,6 @@ ROUTERS = (
     geometry.router,
     schedules.router,
     issues.router,
+    portfolio.router,
     health.router,
 )

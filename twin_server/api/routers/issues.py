@@ -111,7 +111,7 @@ def list_issues(
 
 
 @router.post("/issues", status_code=201)
-def create_issue(body: IssueCreate, scope: Raiser, session: SessionDep) -> IssuePublic:
+def create_issue(body: IssueCreate, scope: Raiser, runtime: RuntimeDep, session: SessionDep) -> IssuePublic:
     """Raise an issue pinned to elements, a point, a viewpoint and the 4D date the viewer
     was at. Opened at once (``submit``, default) when it has an assignee; else a draft."""
     detail = issue_service.create_issue(
@@ -123,6 +123,7 @@ def create_issue(body: IssueCreate, scope: Raiser, session: SessionDep) -> Issue
         now=_now(),
         today=_today(),
     )
+    runtime.queue.evaluate([scope.project.id])  # KPIs and alerts follow the change
     return IssuePublic.model_validate(detail)
 
 
@@ -183,7 +184,9 @@ async def read_issue(issue_id: Id, scope: Reader, runtime: RuntimeDep, session: 
 
 
 @router.patch("/issues/{issue_id}")
-def update_issue(issue_id: Id, body: IssueUpdate, scope: Reader, session: SessionDep) -> IssuePublic:
+def update_issue(
+    issue_id: Id, body: IssueUpdate, scope: Reader, runtime: RuntimeDep, session: SessionDep
+) -> IssuePublic:
     """Change fields of an issue still in the loop (its creator or verifier only); every
     change is an event (``title_updated``, ``due_date_updated``, ``label_added``, ...)."""
     detail = issue_service.update_issue(
@@ -196,11 +199,14 @@ def update_issue(issue_id: Id, body: IssueUpdate, scope: Reader, session: Sessio
         now=_now(),
         today=_today(),
     )
+    runtime.queue.evaluate([scope.project.id])
     return IssuePublic.model_validate(detail)
 
 
 @router.post("/issues/{issue_id}/actions")
-def act_on_issue(issue_id: Id, body: IssueActionIn, scope: Reader, session: SessionDep) -> IssuePublic:
+def act_on_issue(
+    issue_id: Id, body: IssueActionIn, scope: Reader, runtime: RuntimeDep, session: SessionDep
+) -> IssuePublic:
     """Move the issue along the 整改 → 复查 loop: ``submit`` (creator), ``reply`` with
     after-photos and ``dispute`` (assignee), ``reinspect_pass`` / ``reinspect_fail``,
     ``uphold`` and ``void`` (verifier). ``allowed_actions`` on the issue says what the
@@ -216,11 +222,12 @@ def act_on_issue(issue_id: Id, body: IssueActionIn, scope: Reader, session: Sess
         now=_now(),
         today=_today(),
     )
+    runtime.queue.evaluate([scope.project.id])
     return IssuePublic.model_validate(detail)
 
 
 @router.post("/issues/{issue_id}/signoff")
-def sign_off_issue(issue_id: Id, scope: SignOff, session: SessionDep) -> IssuePublic:
+def sign_off_issue(issue_id: Id, scope: SignOff, runtime: RuntimeDep, session: SessionDep) -> IssuePublic:
     """The region's sign-off that lets a major safety hazard (重大隐患) be closed."""
     detail = issue_service.sign_off_issue(
         session,
@@ -230,6 +237,7 @@ def sign_off_issue(issue_id: Id, scope: SignOff, session: SessionDep) -> IssuePu
         now=_now(),
         today=_today(),
     )
+    runtime.queue.evaluate([scope.project.id])
     return IssuePublic.model_validate(detail)
 
 
@@ -345,7 +353,9 @@ def list_notices(scope: Reader, session: SessionDep) -> list[NoticePublic]:
 
 
 @router.post("/notices", status_code=201)
-def create_notice(body: NoticeCreate, scope: Raiser, session: SessionDep) -> NoticePublic:
+def create_notice(
+    body: NoticeCreate, scope: Raiser, runtime: RuntimeDep, session: SessionDep
+) -> NoticePublic:
     """Bundle open findings into one rectification notice (整改通知单) to one company, with a
     deadline (each finding's due date) and the measures required."""
     notice = notice_service.create_notice(
@@ -363,6 +373,7 @@ def create_notice(body: NoticeCreate, scope: Raiser, session: SessionDep) -> Not
         now=_now(),
         today=_today(),
     )
+    runtime.queue.evaluate([scope.project.id])
     return NoticePublic.model_validate(notice)
 
 
@@ -453,6 +464,7 @@ async def import_bcf(
         work_dir=runtime.settings.work_dir,
         now=_now(),
     )
+    runtime.queue.evaluate([scope.project.id])
     return BcfImportPublic.model_validate(report)
 
 

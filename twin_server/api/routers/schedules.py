@@ -103,6 +103,7 @@ async def import_schedule(
         file_sha256=sha256,
         user_id=scope.principal.user_id,
     )
+    runtime.queue.evaluate([scope.project.id])
     return ScheduleVersionPublic.model_validate(version)
 
 
@@ -234,7 +235,12 @@ def compare_versions(
 
 @router.put("/schedules/{schedule_id}/progress")
 def report_task_progress(
-    schedule_id: Id, task_key: TaskKey, body: TaskProgressUpdate, scope: Reporter, session: SessionDep
+    schedule_id: Id,
+    task_key: TaskKey,
+    body: TaskProgressUpdate,
+    scope: Reporter,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> TaskPublic:
     """A task's actual start and finish and % complete, as reported on site."""
     task = schedule_service.set_task_progress(
@@ -247,6 +253,7 @@ def report_task_progress(
         percent_complete=body.percent_complete,
         user_id=scope.principal.user_id,
     )
+    runtime.queue.evaluate([scope.project.id])  # KPIs and alerts follow the change
     return TaskPublic.model_validate(task)
 
 
@@ -422,6 +429,7 @@ async def mark_installed(
         photo_sha256=photo_sha256,
         user_id=scope.principal.user_id,
     )
+    runtime.queue.evaluate([scope.project.id])
 
 
 @router.delete("/elements/{global_id}/installed", status_code=204)
