@@ -61,9 +61,10 @@ class Settings(BaseSettings):
     cache_seconds: float = Field(10.0, ge=0)
     # How often (s) every project's KPIs and alerts are evaluated, besides after each change.
     evaluation_interval_seconds: float = Field(600.0, gt=0)
-    # How long (s) a rendered portfolio summary may be served again. KPI and alert changes
-    # show at once whatever this says; renamed or moved projects show within it.
-    portfolio_cache_seconds: float = Field(60.0, ge=0)
+    # How long (s) a rendered portfolio summary may be served again while nothing it shows
+    # has changed (any KPI, alert or organisation change shows at once); a safety net
+    # against clocks that disagree between server processes.
+    portfolio_cache_seconds: float = Field(600.0, ge=0)
     # Project health: the weight of each dimension in the composite score (JSON in the
     # environment, e.g. TWIN_HEALTH_WEIGHTS='{"schedule":30,"quality":25,"safety":30,"other":15}'),
     # and which dimensions count towards the traffic light and the score (e.g. leave out

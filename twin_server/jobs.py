@@ -42,7 +42,7 @@ class JobQueue:
         self,
         settings: Settings,
         *,
-        handler: Callable[[int], None],
+        handler: Callable[[int], int | None],
         reaper: Callable[[], list[int]],
         evaluator: Callable[[list[int] | None], None] | None = None,
     ) -> None:
@@ -55,12 +55,18 @@ class JobQueue:
         self._evaluation = (
             self.huey.task(name="evaluate_projects", retries=0)(evaluator) if evaluator is not None else None
         )
+
         # Huey's own retries cover errors raised by the handler (each is a new attempt,
         # counted by the handler against job_max_attempts). No delay: a delayed retry
         # needs Huey's scheduler, which the in-process consumer does not run.
+        def process(revision_id: int) -> None:
+            project_id = handler(revision_id)
+            if project_id is not None:
+                self.evaluate([project_id])  # a new revision moves the SPI
+
         self._process = self.huey.task(
             name="process_revision", retries=settings.job_max_attempts - 1, retry_delay=0
-        )(handler)
+        )(process)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 

@@ -25,7 +25,8 @@ def test_password_flow_issues_a_bearer_token_that_identifies_the_user(api) -> No
         "role": "regional_manager",
         "node_id": api.node("EAST"),
         "scope_path": f"/{api.node('HQ')}/{api.node('EAST')}/",
-        "capabilities": ["handle_alerts", "manage_org", "read", "sign_off_hazard"],  # what a page may offer the user
+        # what a page may offer the user
+        "capabilities": ["handle_alerts", "manage_org", "read", "sign_off_hazard"],
     }
 
 

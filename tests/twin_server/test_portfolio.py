@@ -226,8 +226,7 @@ def test_spi_counts_linked_elements_and_recovers_when_they_are_done(api, small_i
         f"/api/projects/{api.node('P-WEST')}/schedules/{schedule_id}/rules",
         json={"task_key": "W1", "filter": {"ifc_class": ["IfcWall"]}},
     )
-    assert rule.status_code == 201, rule.text
-    api.runtime.queue.evaluate([api.node("P-WEST")])
+    assert rule.status_code == 201, rule.text  # linking elements re-evaluates the project
     spi = by_subject(alerts(api, "P-WEST"))["spi", "project"]
     assert (spi["level"], spi["value"]) == ("red", 0.0)  # both walls due, neither built
     kpis = api.as_user("west_bim", "GET", f"/api/projects/{api.node('P-WEST')}/kpis").json()
@@ -840,3 +839,95 @@ def test_the_summary_cache_keeps_a_value_while_its_stamp_holds_and_for_its_age()
     aged = SummaryCache(ttl_s=0)
     aged.put(("/1/", "2026-11"), ("a",), b"one")
     assert aged.get(("/1/", "2026-11"), ("a",)) is None
+
+
+def test_the_summary_follows_a_renamed_project_at_once(api) -> None:
+    new_project(api, "P-NAME", "WEST")
+
+    def name() -> str:
+        body = api.as_user("hq", "GET", "/api/portfolio/summary").json()
+        return {p["code"]: p for p in body["projects"]}["P-NAME"]["name"]
+
+    assert name() == "项目 P-NAME"
+    renamed = api.as_user(
+        "admin", "PATCH", f"/api/projects/{api.node('P-NAME')}", json={"name": "西部物流园"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert name() == "西部物流园"
+
+
+# --------------------------------------------------------------------------- what the facts leave out
+
+
+def test_leaving_settled_issues_out_of_the_facts_changes_no_kpi(api) -> None:
+    """``gather_facts`` reads only the issues a period can count (a portfolio has years of
+    closed ones); every KPI must come out as it would from all of them."""
+    import itertools
+    import uuid
+
+    from twin_server.db.orm import IssueRow
+    from twin_server.domain.kpis import IssueFact, ProjectFacts, compute_kpis
+    from twin_server.services.portfolio import gather_facts, period_bounds
+
+    pid = new_project(api, "P-FACTS", "WEST")
+    start, end = period_bounds(LAST_MONTH)
+    days = [
+        start - dt.timedelta(days=40),
+        start - dt.timedelta(days=1),
+        start,
+        start + dt.timedelta(days=9),
+        end,
+    ]
+    rows = []
+    combos = itertools.product(
+        ("quality", "safety"), ("open", "closed", "ready_for_review", "void", "draft"), days, days, days
+    )
+    for number, (kind, status, created, closed, due) in enumerate(combos, start=1):
+        if status == "closed" and closed < created:
+            continue
+        rows.append(
+            IssueRow(
+                project_id=pid,
+                number=number,
+                guid=str(uuid.uuid4()),
+                kind=kind,
+                severity="major" if number % 2 else "minor",
+                title=f"问题 {number}",
+                status=status,
+                creator_name="test",
+                due_date=due,
+                created_at=dt.datetime.combine(created, dt.time(8), dt.UTC),
+                closed_at=dt.datetime.combine(closed, dt.time(17), dt.UTC) if status == "closed" else None,
+            )
+        )
+    with api.runtime.sessions() as session:
+        session.add_all(rows)
+        session.commit()
+        everything = [
+            IssueFact(
+                number=r.number,
+                kind=r.kind,
+                severity=r.severity,
+                status=r.status,
+                created_on=r.created_at.date(),
+                closed_on=r.closed_at.date() if r.closed_at else None,
+                due_date=r.due_date,
+                zone=None,
+                category=None,
+                reopened_count=0,
+                title=r.title,
+            )
+            for r in rows
+        ]
+        for period in (LAST_MONTH, THIS_MONTH):
+            (_, gathered) = gather_facts(session, period=period, today=TODAY, project_ids=[pid])[pid]
+            assert len(gathered.issues) < len(everything)  # something was left out …
+            reference = ProjectFacts(
+                project_id=pid,
+                period_start=gathered.period_start,
+                period_end=gathered.period_end,
+                as_of=gathered.as_of,
+                spi=None,
+                issues=tuple(everything),
+            )
+            assert compute_kpis(gathered) == compute_kpis(reference)  # … and no KPI moved

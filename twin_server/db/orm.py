@@ -47,6 +47,10 @@ class OrgNodeRow(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_nodes.id"), index=True)
     path: Mapped[str] = mapped_column(String(400), index=True, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Every change stamps it (the portfolio summary's cache notices renames and moves).
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
 
 class ProjectRow(Base):
@@ -63,6 +67,9 @@ class ProjectRow(Base):
     planned_start: Mapped[dt.date | None] = mapped_column(Date)
     planned_finish: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(32), default="active")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
 
 class UserRow(Base):

@@ -28,6 +28,7 @@ from .kpis import Light, ProjectFacts, iso_week, rework_by_zone_week, rework_ris
 __all__ = [
     "DEFAULT_RULES",
     "LIVE_ALERT_STATUSES",
+    "MAX_REWORK_WEEKS",
     "RULE_PARAMS",
     "AlertCandidate",
     "AlertPlan",
@@ -59,6 +60,11 @@ RULE_PARAMS: Mapping[RuleKind, tuple[str, ...]] = {
     RuleKind.MAJOR_HAZARD_OVERDUE: (),
     RuleKind.REWORK_RISING: ("min_lots", "weeks"),  # accepted lots per week; length of the rising run
 }
+
+
+#: The longest rising run a rework rule may look for (ISO weeks): callers need not gather
+#: inspection lots older than this before the day evaluated.
+MAX_REWORK_WEEKS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,12 @@ class AlertRule:
             self.kind is not RuleKind.SPI and len(present) < len(needed)
         ):
             raise InvalidInput(f"a {self.kind.value} rule needs the parameters {', '.join(needed)}")
+        if self.kind is RuleKind.REWORK_RISING and not (
+            2 <= self.params["weeks"] <= MAX_REWORK_WEEKS and self.params["min_lots"] >= 1
+        ):
+            raise InvalidInput(
+                f"a rework_rising rule looks at 2 to {MAX_REWORK_WEEKS} weeks, with min_lots at least 1"
+            )
 
 
 def _is_path(path: str) -> bool:

@@ -273,7 +273,8 @@ def compute_kpis(facts: ProjectFacts) -> dict[str, float | None]:
       old issues are cleared; that flow is ``issues_closed`` / ``issues_raised``). ``None`` when
       none was raised.
     * ``on_time_rate``: of the issues due in ``W`` (``due_date`` in ``W``), the share CLOSED on
-      or before their due date. ``None`` when none fell due.
+      or before their due date. One due on ``as_of`` itself and not closed yet still has the
+      day (it is not overdue either) and is not counted. ``None`` when none fell due.
     * ``overdue_issues``: status OPEN and ``due_date < as_of`` (``domain.issues.is_overdue``: the
       ball is with the assignee; an issue waiting for re-inspection is not overdue).
     * ``rework_rate``: of the lots accepted in ``W``, the share accepted on an attempt after the
@@ -308,7 +309,7 @@ def compute_kpis(facts: ProjectFacts) -> dict[str, float | None]:
         return issue.status == Status.OPEN and issue.due_date is not None and issue.due_date < as_of
 
     raised = [i for i in quality if in_window(i.created_on)]
-    due = [i for i in quality if in_window(i.due_date)]
+    due = [i for i in quality if in_window(i.due_date) and (i.due_date < as_of or closed_by(i, i.due_date))]
     accepted = [lot for lot in facts.lots if lot.accepted and in_window(lot.inspected_on)]
     live_hazards = [i for i in safety if i.status in LIVE]
     major = [i for i in safety if i.severity in _MAJOR]

@@ -58,20 +58,21 @@ class ProcessingEnv:
     clock: Callable[[], dt.datetime] = utcnow
 
 
-def process_revision(env: ProcessingEnv, revision_id: int) -> None:
-    """Run the job of ``revision_id`` unless it is done or another live worker holds it.
+def process_revision(env: ProcessingEnv, revision_id: int) -> int | None:
+    """Run the job of ``revision_id`` unless it is done or another live worker holds it;
+    returns the revision's project id if this run processed it (its KPIs may have moved).
 
     Input errors (a corrupt IFC) end the job as ``failed`` with the pipeline's reason;
     anything else is re-raised after recording it, so the queue may retry.
     """
     claim = _claim(env, revision_id)
     if claim is None:
-        return
+        return None
     ifc_sha256, attempt = claim
     ifc_path = env.blobs.path(ifc_sha256)
     if ifc_path is None:
         _fail(env, revision_id, "the uploaded file is missing from storage", attempt=attempt)
-        return
+        return None
     env.work_dir.mkdir(parents=True, exist_ok=True)
     out_dir = Path(tempfile.mkdtemp(prefix=f"revision-{revision_id}-", dir=env.work_dir))
     progress = _Progress(env, revision_id)
@@ -86,10 +87,12 @@ def process_revision(env: ProcessingEnv, revision_id: int) -> None:
             )
         except IfcProcessingError as exc:
             _fail(env, revision_id, exc.reason, attempt=attempt)
-            return
+            return None
         progress.update("import", 0, 1)
         _publish_results(env, revision_id, out_dir / "out", attempt=attempt)
         log.info("revision %s processed (attempt %s)", revision_id, attempt)
+        with env.sessions() as session:
+            return session.scalar(select(RevisionRow.project_id).where(RevisionRow.id == revision_id))
     except Exception as exc:
         if attempt >= env.max_attempts:
             _fail(

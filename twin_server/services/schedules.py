@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -39,6 +39,7 @@ from ..db.orm import (
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.fourd import (
     DEFAULT_RULES,
+    EPOCH_ORDINAL,
     ElementDates,
     Light,
     Status,
@@ -61,6 +62,7 @@ __all__ = [
     "coverage_report",
     "delete_link_rule",
     "fourd_dates",
+    "fourd_dates_many",
     "get_schedule",
     "import_schedule",
     "link_diff",
@@ -72,6 +74,7 @@ __all__ = [
     "set_task_progress",
     "task_dates",
     "task_table",
+    "task_tables",
     "tasks_at",
 ]
 
@@ -240,31 +243,73 @@ def task_table(
     session: Session, *, project_id: int, schedule_id: int, version: int | None = None
 ) -> list[TaskInfo]:
     """The tasks of a version (default: the latest) in file order, with effective dates."""
-    schedule = _schedule(session, project_id, schedule_id)
-    row = _version(session, schedule_id, version)
-    baseline = {}
-    baseline_id = _baseline_of(session, schedule, row)
-    if baseline_id is not None:
-        baseline = {
-            key: (start, finish)
-            for key, start, finish in session.execute(
-                select(TaskRow.key, TaskRow.planned_start, TaskRow.planned_finish).where(
-                    TaskRow.version_id == baseline_id
-                )
-            )
-        }
-    # Plain rows, not ORM objects: a portfolio's KPIs read thousands of schedules, and
-    # building entities costs more than the query (``_task_info`` reads either by name).
-    progress = {
-        p.task_key: p
-        for p in session.execute(
-            select(*TaskProgressRow.__table__.columns).where(TaskProgressRow.schedule_id == schedule_id)
+    _schedule(session, project_id, schedule_id)
+    return task_tables(session, {schedule_id: version})[schedule_id]
+
+
+def task_tables(session: Session, versions: Mapping[int, int | None]) -> dict[int, list[TaskInfo]]:
+    """``task_table`` for many schedules at once (schedule id → version number, None for the
+    latest) in five queries whatever their number: a portfolio's KPIs read every project's
+    schedule. ``NotFound`` if a schedule lacks the version asked for (or has none)."""
+    ids = list(versions)
+    session.flush()  # the Core reads below do not autoflush
+    connection = session.connection()  # Core rows: see ``_fourd_many``
+    rows = session.execute(
+        select(ScheduleRow.id, ScheduleRow.baseline_pinned, ScheduleRow.baseline_version_id).where(
+            ScheduleRow.id.in_(ids)
         )
-    }
-    tasks = session.execute(
-        select(*TaskRow.__table__.columns).where(TaskRow.version_id == row.id).order_by(TaskRow.position)
-    )
-    return [_task_info(task, baseline.get(task.key), progress.get(task.key)) for task in tasks]
+    ).all()
+    numbers: dict[int, dict[int, int]] = defaultdict(dict)  # schedule → version number → id
+    for schedule_id, version_id, number in session.execute(
+        select(ScheduleVersionRow.schedule_id, ScheduleVersionRow.id, ScheduleVersionRow.number).where(
+            ScheduleVersionRow.schedule_id.in_(ids)
+        )
+    ):
+        numbers[schedule_id][number] = version_id
+    chosen: dict[int, int] = {}  # schedule → version id
+    baselines: dict[int, int] = {}  # schedule → baseline version id
+    for schedule_id, pinned, pinned_id in rows:
+        held = numbers.get(schedule_id, {})
+        number = versions[schedule_id]
+        number = max(held, default=None) if number is None else number
+        if number not in held:
+            raise NotFound(
+                f"schedule {schedule_id} has no version {number}"
+                if versions[schedule_id]
+                else f"schedule {schedule_id} has no version"
+            )
+        chosen[schedule_id] = held[number]
+        baseline = _baseline_version(held, number, pinned_id if pinned else None)
+        if baseline is not None:
+            baselines[schedule_id] = baseline
+    baseline_dates: dict[int, dict[str, tuple]] = defaultdict(dict)
+    for version_id, key, start, finish in connection.execute(
+        select(TaskRow.version_id, TaskRow.key, TaskRow.planned_start, TaskRow.planned_finish).where(
+            TaskRow.version_id.in_(set(baselines.values()))
+        )
+    ):
+        baseline_dates[version_id][key] = (start, finish)
+    # Plain rows, not ORM objects: building entities costs more than the query here
+    # (``_task_info`` reads either by name).
+    progress: dict[int, dict[str, object]] = defaultdict(dict)
+    for row in connection.execute(
+        select(*TaskProgressRow.__table__.columns).where(TaskProgressRow.schedule_id.in_(list(chosen)))
+    ):
+        progress[row.schedule_id][row.task_key] = row
+    schedule_of = {version_id: schedule_id for schedule_id, version_id in chosen.items()}
+    out: dict[int, list[TaskInfo]] = {schedule_id: [] for schedule_id in chosen}
+    for task in connection.execute(
+        select(*TaskRow.__table__.columns)
+        .where(TaskRow.version_id.in_(list(schedule_of)))
+        .order_by(TaskRow.version_id, TaskRow.position)
+    ):
+        schedule_id = schedule_of[task.version_id]
+        baseline = baseline_dates.get(baselines.get(schedule_id), {})
+        out[schedule_id].append(_task_info(task, baseline.get(task.key), progress[schedule_id].get(task.key)))
+    missing = set(ids) - set(out)
+    if missing:
+        raise NotFound(f"no schedule {min(missing)}")
+    return out
 
 
 def tasks_at(tasks: list[TaskInfo], day: dt.date, rules: WarningRules = DEFAULT_RULES) -> list[TaskInfo]:
@@ -570,22 +615,93 @@ def fourd_dates(
     includes the roll-up of "installed" marks."""
     processed_revision(session, project_id=project_id, revision_id=revision_id)
     tasks = task_table(session, project_id=project_id, schedule_id=schedule_id, version=version)
-    rows = session.execute(
-        select(ElementRow.global_id, ElementRow.glb_index).where(
-            ElementRow.revision_id == revision_id, ElementRow.glb_index.is_not(None)
-        )
-    ).all()
-    element_count = max((index for _, index in rows), default=-1) + 1
-    glb_index = dict(rows)
-    task_index = {t.key: t.index for t in tasks}
-    linked = resolved_links(session, schedule_id=schedule_id, revision_id=revision_id)
-    marks = dict(
-        session.execute(
-            select(InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
-                InstalledMarkRow.project_id == project_id
-            )
-        ).all()
+    return _fourd_many(session, {(schedule_id, revision_id): (project_id, tasks)})[schedule_id, revision_id]
+
+
+def fourd_dates_many(
+    session: Session, pairs: Iterable[tuple[int, int, int]]
+) -> dict[tuple[int, int], tuple[ElementDates, list[TaskInfo]]]:
+    """``fourd_dates`` of the latest versions for many ``(project, schedule, processed
+    revision)`` triples at once, keyed by (schedule, revision), in a few queries for all
+    (plus one per link rule). The caller vouches that each schedule and revision belong to
+    the project and that the revision is processed."""
+    pairs = list(pairs)
+    tables = task_tables(session, {schedule_id: None for _, schedule_id, _ in pairs})
+    return _fourd_many(
+        session,
+        {
+            (schedule_id, revision_id): (project_id, tables[schedule_id])
+            for project_id, schedule_id, revision_id in pairs
+        },
     )
+
+
+def _fourd_many(
+    session: Session, wanted: Mapping[tuple[int, int], tuple[int, list[TaskInfo]]]
+) -> dict[tuple[int, int], tuple[ElementDates, list[TaskInfo]]]:
+    """(schedule, revision) → (project, its tasks) in; the element dates out."""
+    revision_ids = {revision_id for _, revision_id in wanted}
+    schedule_ids = {schedule_id for schedule_id, _ in wanted}
+    project_ids = {project_id for project_id, _ in wanted.values()}
+    # Core rows through the session's connection: these reads run to hundreds of thousands
+    # of rows for a portfolio, and the ORM's per-row bookkeeping would double their cost.
+    # They do not autoflush: flush first.
+    session.flush()
+    connection = session.connection()
+    members: dict[int, set[str]] = defaultdict(set)  # revision → every element's GlobalId
+    glb: dict[int, dict[str, int]] = defaultdict(dict)  # revision → GlobalId → GLB row
+    for revision_id, global_id, index in connection.execute(
+        select(ElementRow.revision_id, ElementRow.global_id, ElementRow.glb_index).where(
+            ElementRow.revision_id.in_(revision_ids)
+        )
+    ):
+        members[revision_id].add(global_id)
+        if index is not None:
+            glb[revision_id][global_id] = index
+    explicit: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for schedule_id, global_id, key in connection.execute(
+        select(ElementTaskRow.schedule_id, ElementTaskRow.global_id, ElementTaskRow.task_key).where(
+            ElementTaskRow.schedule_id.in_(schedule_ids)
+        )
+    ):
+        explicit[schedule_id].append((global_id, key))
+    rules: dict[int, list[LinkRuleRow]] = defaultdict(list)
+    for rule in session.scalars(select(LinkRuleRow).where(LinkRuleRow.schedule_id.in_(schedule_ids))):
+        rules[rule.schedule_id].append(rule)
+    marks: dict[int, dict[str, dt.date]] = defaultdict(dict)
+    for project_id, global_id, day in connection.execute(
+        select(InstalledMarkRow.project_id, InstalledMarkRow.global_id, InstalledMarkRow.installed_on).where(
+            InstalledMarkRow.project_id.in_(project_ids)
+        )
+    ):
+        marks[project_id][global_id] = day
+    out = {}
+    for (schedule_id, revision_id), (project_id, tasks) in wanted.items():
+        # Explicit links of the revision's elements plus every rule: ``resolved_links``.
+        linked: dict[str, set[str]] = defaultdict(set)
+        for global_id, key in explicit.get(schedule_id, ()):
+            if global_id in members[revision_id]:
+                linked[global_id].add(key)
+        for rule in rules.get(schedule_id, ()):
+            where = element_filter_from_dict(orjson.loads(rule.filter_json))
+            for matched in matching_global_ids(session, revision_id=revision_id, where=where):
+                linked[matched].add(rule.task_key)
+        out[schedule_id, revision_id] = _element_dates_of(
+            session, revision_id, tasks, glb[revision_id], linked, marks.get(project_id, {})
+        )
+    return out
+
+
+def _element_dates_of(
+    session: Session,
+    revision_id: int,
+    tasks: list[TaskInfo],
+    glb_index: Mapping[str, int],
+    linked: Mapping[str, set[str]],
+    marks: Mapping[str, dt.date],
+) -> tuple[ElementDates, list[TaskInfo]]:
+    element_count = max(glb_index.values(), default=-1) + 1
+    task_index = {t.key: t.index for t in tasks}
     tasks = _with_installed_rollup(session, revision_id, tasks, linked, marks)
     pairs = [
         (glb_index[g], task_index[k])
@@ -678,19 +794,16 @@ def _schedule(session: Session, project_id: int, schedule_id: int) -> ScheduleRo
     return row
 
 
-def _baseline_of(session: Session, schedule: ScheduleRow, version: ScheduleVersionRow) -> int | None:
-    """The baseline version for ``version``: the pinned one if it is older, else the version
-    just before it (an old version is never compared with a newer plan)."""
-    if schedule.baseline_pinned and schedule.baseline_version_id is not None:
-        pinned = session.get(ScheduleVersionRow, schedule.baseline_version_id)
-        if pinned is not None and pinned.number < version.number:
-            return pinned.id
-    return session.execute(
-        select(ScheduleVersionRow.id)
-        .where(ScheduleVersionRow.schedule_id == schedule.id, ScheduleVersionRow.number < version.number)
-        .order_by(ScheduleVersionRow.number.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+def _baseline_version(versions: Mapping[int, int], number: int, pinned_id: int | None) -> int | None:
+    """The baseline version (id) for version ``number`` of a schedule whose versions are
+    ``versions`` (number → id): the pinned one if it is older, else the version just before
+    (an old version is never compared with a newer plan)."""
+    if pinned_id is not None:
+        pinned = next((n for n, version_id in versions.items() if version_id == pinned_id), None)
+        if pinned is not None and pinned < number:
+            return pinned_id
+    older = [n for n in versions if n < number]
+    return versions[max(older)] if older else None
 
 
 def _version(session: Session, schedule_id: int, number: int | None) -> ScheduleVersionRow:
@@ -808,23 +921,27 @@ def _task_info(task: TaskRow, baseline: tuple | None, progress: TaskProgressRow 
 
 
 def task_dates(tasks: list[TaskInfo]) -> TaskDates:
-    """The tasks' dates as ``domain.fourd`` arrays, in the same order."""
-    return TaskDates.from_rows(
-        [
-            {
-                "planned_start": t.planned_start,
-                "planned_finish": t.planned_finish,
-                "baseline_start": t.baseline_start,
-                "baseline_finish": t.baseline_finish,
-                "actual_start": t.actual_start,
-                "actual_finish": t.actual_finish,
-                "is_critical": t.is_critical,
-                "is_milestone": t.is_milestone,
-                "total_float_days": t.total_float_days,
-            }
-            for t in tasks
-        ]
-    )
+    """The tasks' dates as ``domain.fourd`` arrays (day numbers, ``NaN`` = none), in order."""
+
+    # Column by column straight from the dates (``TaskDates.from_rows`` takes dicts of any
+    # values, at several times the cost; a portfolio builds thousands of these).
+    def days(name: str) -> np.ndarray:
+        ordinals = [value.toordinal() if value else np.nan for value in (getattr(t, name) for t in tasks)]
+        return np.array(ordinals, dtype=np.float64) - EPOCH_ORDINAL
+
+    return TaskDates(
+        planned_start=days("planned_start"),
+        planned_finish=days("planned_finish"),
+        baseline_start=days("baseline_start"),
+        baseline_finish=days("baseline_finish"),
+        actual_start=days("actual_start"),
+        actual_finish=days("actual_finish"),
+        is_critical=np.array([bool(t.is_critical) for t in tasks], dtype=bool),
+        is_milestone=np.array([bool(t.is_milestone) for t in tasks], dtype=bool),
+        total_float_days=np.array(
+            [np.nan if t.total_float_days is None else t.total_float_days for t in tasks], dtype=np.float64
+        ),
+    ).with_plan_as_baseline()
 
 
 def _add_links(

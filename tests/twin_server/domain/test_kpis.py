@@ -220,6 +220,14 @@ KPI_CASES = [
         0.25,
     ),
     ("on time: nothing due", dict(issues=(issue(1, due=LATER),)), "on_time_rate", None),
+    # Due today and still open: it still has the day; closed today: on time.
+    ("on time: due today, open", dict(issues=(issue(1, created=MAY, due=AS_OF),)), "on_time_rate", None),
+    (
+        "on time: due today, closed today",
+        dict(issues=(closed(1, MAY, AS_OF, due=AS_OF), issue(2, created=MAY, due=AS_OF))),
+        "on_time_rate",
+        1.0,
+    ),
     # quality: overdue
     (
         "overdue: open and past due, quality only",

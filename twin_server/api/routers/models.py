@@ -165,7 +165,7 @@ def read_revision(revision_id: Id, scope: Reader, session: SessionDep) -> Revisi
 
 @router.put("/revisions/{revision_id}/state")
 def change_revision_state(
-    revision_id: Id, body: RevisionStateUpdate, scope: Publisher, session: SessionDep
+    revision_id: Id, body: RevisionStateUpdate, scope: Publisher, runtime: RuntimeDep, session: SessionDep
 ) -> RevisionPublic:
     """ISO 19650: WIP → SHARED → PUBLISHED → ARCHIVED (SHARED may go back to WIP).
     Publishing archives the model's previously published revision. 409 if the move is
@@ -177,6 +177,7 @@ def change_revision_state(
         target=body.state,
         now=dt.datetime.now(dt.UTC),
     )
+    runtime.queue.evaluate([scope.project.id])  # the SPI reads the published revision
     return revision_public(revision)
 
 

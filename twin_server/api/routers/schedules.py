@@ -121,12 +121,13 @@ def list_versions(schedule_id: Id, scope: Reader, session: SessionDep) -> list[S
 
 @router.put("/schedules/{schedule_id}/baseline")
 def pin_baseline(
-    schedule_id: Id, body: BaselineUpdate, scope: Planner, session: SessionDep
+    schedule_id: Id, body: BaselineUpdate, scope: Planner, runtime: RuntimeDep, session: SessionDep
 ) -> SchedulePublic:
     """Pin a version as the baseline (``null``: the previous version, updated on each import)."""
     info = schedule_service.pin_baseline(
         session, project_id=scope.project.id, schedule_id=schedule_id, number=body.version
     )
+    runtime.queue.evaluate([scope.project.id])  # delays are measured against the baseline
     return SchedulePublic.model_validate(info)
 
 
@@ -259,7 +260,7 @@ def report_task_progress(
 
 @router.post("/schedules/{schedule_id}/links", status_code=201)
 def link_elements(
-    schedule_id: Id, body: ElementLinksCreate, scope: Planner, session: SessionDep
+    schedule_id: Id, body: ElementLinksCreate, scope: Planner, runtime: RuntimeDep, session: SessionDep
 ) -> LinksAdded:
     """Link elements (GlobalIds) to a task by hand."""
     from ifc_processing.schedules import ElementTaskRecord
@@ -268,6 +269,7 @@ def link_elements(
     added, unmatched = schedule_service.add_element_links(
         session, project_id=scope.project.id, schedule_id=schedule_id, records=records, source="manual"
     )
+    runtime.queue.evaluate([scope.project.id])  # the SPI weighs linked elements
     return LinksAdded(added=added, unmatched=unmatched[:100])
 
 
@@ -297,6 +299,7 @@ async def link_elements_from_table(
         records=records,
         source="table",
     )
+    runtime.queue.evaluate([scope.project.id])
     return LinksAdded(added=added, unmatched=unmatched[:100])
 
 
@@ -307,7 +310,9 @@ def list_rules(schedule_id: Id, scope: Reader, session: SessionDep) -> list[Link
 
 
 @router.post("/schedules/{schedule_id}/rules", status_code=201)
-def add_rule(schedule_id: Id, body: LinkRuleCreate, scope: Planner, session: SessionDep) -> LinkRulePublic:
+def add_rule(
+    schedule_id: Id, body: LinkRuleCreate, scope: Planner, runtime: RuntimeDep, session: SessionDep
+) -> LinkRulePublic:
     """Link a task to every element matching a filter, in this and every later revision."""
     rule = schedule_service.add_link_rule(
         session,
@@ -317,14 +322,18 @@ def add_rule(schedule_id: Id, body: LinkRuleCreate, scope: Planner, session: Ses
         spec=body.filter.model_dump(exclude_defaults=True),
         user_id=scope.principal.user_id,
     )
+    runtime.queue.evaluate([scope.project.id])
     return LinkRulePublic.model_validate(rule)
 
 
 @router.delete("/schedules/{schedule_id}/rules/{rule_id}", status_code=204)
-def delete_rule(schedule_id: Id, rule_id: Id, scope: Planner, session: SessionDep) -> None:
+def delete_rule(
+    schedule_id: Id, rule_id: Id, scope: Planner, runtime: RuntimeDep, session: SessionDep
+) -> None:
     schedule_service.delete_link_rule(
         session, project_id=scope.project.id, schedule_id=schedule_id, rule_id=rule_id
     )
+    runtime.queue.evaluate([scope.project.id])
 
 
 @router.get("/schedules/{schedule_id}/link-diff")
@@ -434,7 +443,10 @@ async def mark_installed(
 
 @router.delete("/elements/{global_id}/installed", status_code=204)
 def unmark_installed(
-    global_id: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z_$]{22}$")], scope: Reporter, session: SessionDep
+    global_id: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z_$]{22}$")],
+    scope: Reporter,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> None:
     schedule_service.mark_installed(
         session,
@@ -445,6 +457,7 @@ def unmark_installed(
         photo_sha256=None,
         user_id=scope.principal.user_id,
     )
+    runtime.queue.evaluate([scope.project.id])
 
 
 async def _store_photo(photo: UploadFile, runtime) -> str:
