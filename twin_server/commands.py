@@ -120,6 +120,13 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
 
     demo = commands.add_parser("demo", help="load the demo portfolio (development mode only)")
     demo.add_argument("--sample", type=Path, help="IFC to upload as the demo model's first revision")
+    demo.add_argument(
+        "--projects",
+        type=int,
+        default=50,
+        help="projects in all, the flagship included (default 50; 3: the small demo)",
+    )
+    demo.add_argument("--seed", type=int, default=2026, help="seed of the generated portfolio (default 2026)")
     demo.set_defaults(run=_demo)
 
 
@@ -364,15 +371,21 @@ def _audit_anchor(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import DEMO_PASSWORD, seed_demo
+    from .demo import seed_demo
     from .runtime import build_runtime
 
     settings = _settings()
     logging.config.dictConfig(logging_config("WARNING"))
     runtime = build_runtime(settings)
     try:
-        result = seed_demo(runtime, sample_ifc=args.sample)
+        result = seed_demo(
+            runtime,
+            sample_ifc=args.sample,
+            projects=args.projects,
+            seed=args.seed,
+            on_progress=lambda line: print(f"demo: {line}", file=sys.stderr, flush=True),
+        )
     finally:
         runtime.close()
-    print(f"demo users (password {DEMO_PASSWORD}): {', '.join(result.users)}")
+    print(result.describe())
     return 0

@@ -131,9 +131,9 @@ def test_a_development_server_runs_the_whole_loop(env, tmp_path, small_ifc) -> N
     """``make run``'s set-up: development mode, embedded SQLite queue consumed in-process."""
     env = env | {"TWIN_DEVELOPMENT": "1"}
     sample = write_building(tmp_path / "sample.ifc", storeys=2, bays_x=2, bays_y=1)
-    demo = twin("demo", "--sample", str(sample), env=env, cwd=tmp_path)
+    demo = twin("demo", "--sample", str(sample), "--projects", "3", env=env, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
-    assert twin("demo", "--sample", str(sample), env=env, cwd=tmp_path).returncode == 0  # idempotent
+    assert twin("demo", "--sample", str(sample), "--projects", "3", env=env, cwd=tmp_path).returncode == 0
     log = tmp_path / "server.log"
     with live_server(env, tmp_path, log) as base, httpx.Client(base_url=base, timeout=30) as client:
         deadline = time.monotonic() + 60

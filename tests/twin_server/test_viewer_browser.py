@@ -36,7 +36,8 @@ def demo(tmp_path_factory):
     env |= {"TWIN_DEVELOPMENT": "1", "TWIN_DATA_DIR": str(folder / "data")}
     sample = write_building(folder / "sample.ifc", storeys=2, bays_x=3, bays_y=2)
     twin = Path(sys.executable).with_name("twin")
-    subprocess.run([str(twin), "demo", "--sample", str(sample)], env=env, cwd=folder, check=True, timeout=300)
+    command = [str(twin), "demo", "--sample", str(sample), "--projects", "3"]  # it tests the flagship
+    subprocess.run(command, env=env, cwd=folder, check=True, timeout=300)
     with live_server(env, folder, folder / "server.log") as base:
         http = httpx.Client(base_url=base, timeout=60)
         token = http.post("/api/auth/token", data={"username": "bim", "password": DEMO_PASSWORD}).json()
