@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -21,12 +22,14 @@ from panel.io.fastapi import add_applications
 from .client import TwinClient
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, text
 from .pages.model import ModelPage
+from .pages.portfolio import PortfolioPage
 
-__all__ = ["PAGE_PATHS", "mount_pages"]
+__all__ = ["MODEL_PAGE", "PAGE_PATHS", "PORTFOLIO_PAGE", "mount_pages"]
 
 log = logging.getLogger(__name__)
 MODEL_PAGE = "/viewer/model"
-PAGE_PATHS = (MODEL_PAGE,)
+PORTFOLIO_PAGE = "/viewer/portfolio"
+PAGE_PATHS = (MODEL_PAGE, PORTFOLIO_PAGE)
 
 # URL query parameter ← page param: what a shared link carries.
 _URL_PARAMS = {
@@ -49,9 +52,13 @@ _PAGE_HEAD = (
 )
 
 
+def _query_args() -> dict[str, str]:
+    return {k: v[-1].decode("utf-8", "replace") for k, v in (pn.state.session_args or {}).items() if v}
+
+
 def _initial_params() -> dict:
     """Page params from the URL query, each checked; a bad value is dropped, not fatal."""
-    args = {k: v[-1].decode("utf-8", "replace") for k, v in (pn.state.session_args or {}).items() if v}
+    args = _query_args()
     params: dict = {}
     for name, query in _URL_PARAMS.items():
         value = args.get(query)
@@ -68,6 +75,22 @@ def _initial_params() -> dict:
                 params[name] = dt.date.fromisoformat(value).isoformat()
         elif len(value) == 22 and value.isascii():
             params[name] = value
+    return params
+
+
+def _portfolio_params() -> dict:
+    """The portfolio page's params from the URL query (``period``, ``region``, ``lang``),
+    each checked like ``_initial_params``."""
+    args = _query_args()
+    params: dict = {}
+    period = args.get("period", "")
+    if re.fullmatch(r"(19|20|21)\d\d-(0[1-9]|1[0-2])", period):
+        params["period"] = period
+    region = args.get("region", "")
+    if region.isdigit() and 0 < int(region) < 2**31:
+        params["region_id"] = int(region)
+    if args.get("lang") in LANGUAGES:
+        params["lang"] = args["lang"]
     return params
 
 
@@ -99,20 +122,21 @@ def mount_pages(
     today: Callable[[], dt.date],
     secret_key: str,
 ) -> None:
-    """Add the project model page at ``/viewer/model`` (plus its websocket)."""
+    """Add the project model page at ``/viewer/model`` and the portfolio dashboard at
+    ``/viewer/portfolio`` (each with its websocket)."""
 
-    def model_page():
-        pn.extension("tabulator", notifications=False)
+    def build_page(page_class, params: dict, *, extensions: tuple[str, ...] = ()):
+        """One page for this websocket session, acting as the requesting user (its client's
+        connections close with the session), or a link to the log-in page without a user."""
+        pn.extension(*extensions, notifications=False)
         pn.state.curdoc.template = _PAGE_HEAD
-        params = _initial_params()
         client = client_for_page()
         if client is None:
             # A websocket reconnect outside any request: there is no session to act as.
             language = params.get("lang", DEFAULT_LANGUAGE)
             return pn.pane.HTML(f"<p><a href='/login'>{text('session_expired', language)}</a></p>")
-        page = ModelPage(client=client, today=today(), **params)
+        page = page_class(client=client, today=today(), **params)
         pn.state.onload(page.load)
-        _mirror_in_url(page)
 
         def closed(_context) -> None:
             asyncio.get_event_loop().create_task(client.close())
@@ -120,8 +144,17 @@ def mount_pages(
         pn.state.on_session_destroyed(closed)
         return page
 
+    def model_page():
+        page = build_page(ModelPage, _initial_params(), extensions=("tabulator",))
+        if isinstance(page, ModelPage):
+            _mirror_in_url(page)
+        return page
+
+    def portfolio_page():
+        return build_page(PortfolioPage, _portfolio_params())
+
     add_applications(
-        {MODEL_PAGE: model_page},
+        {MODEL_PAGE: model_page, PORTFOLIO_PAGE: portfolio_page},
         app=app,
         title=text("app_title", DEFAULT_LANGUAGE),
         # No request header or cookie goes into Panel's session token: the token is

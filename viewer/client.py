@@ -22,6 +22,8 @@ from urllib.parse import quote
 import httpx
 
 __all__ = [
+    "Action",
+    "AlertItem",
     "CommentItem",
     "ElementDetail",
     "IssueDetail",
@@ -30,12 +32,21 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "PhotoItem",
+    "PortfolioSummary",
+    "ProjectHealth",
+    "ProjectKpis",
     "ProjectRef",
     "PropertyGroup",
+    "RankedProject",
+    "Ranking",
+    "Reason",
+    "RegionRanking",
+    "RegionRollup",
     "RevisionRef",
     "ScheduleRef",
     "ServerError",
     "TaskRow",
+    "TrendPoint",
     "TwinClient",
     "UserRef",
     "ViewerError",
@@ -191,6 +202,200 @@ class IssueDetail:
     photos: tuple[PhotoItem, ...]
 
 
+# ---- the regional layer (portfolio, ranking, alerts, improvement actions) --------------
+# Lights are "green" / "yellow" / "red", or None before a project's first computation.
+# Scores are composite points 0..100 (higher is better); periods are months "YYYY-MM".
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    period: str
+    score: float
+    light: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectHealth:
+    """One project's line on the portfolio: its light, score and rank for the period, the
+    light of each dimension, its score trend (oldest first) and its live alerts."""
+
+    id: int
+    code: str
+    name: str
+    region_id: int | None
+    region: str | None
+    contract_value_cny: float | None
+    light: str | None
+    score: float | None
+    rank_in_region: int | None
+    lights: dict[str, str]  # dimension (schedule/quality/safety/other) -> light
+    trend: tuple[TrendPoint, ...]
+    open_alerts: int
+    red_alerts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRollup:
+    id: int
+    code: str
+    name: str
+    projects: int
+    by_light: dict[str, int]  # green/yellow/red/none -> projects
+    mean_score: float | None
+    open_alerts: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSummary:
+    period: str
+    projects: tuple[ProjectHealth, ...]
+    regions: tuple[RegionRollup, ...]
+    by_light: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a score falls short: the KPI ``code`` of ``dimension`` with its ``value``, and
+    the weighted points it costs (``shortfall``)."""
+
+    dimension: str
+    code: str
+    value: float | None
+    shortfall: float
+
+
+@dataclass(frozen=True, slots=True)
+class RankedProject:
+    project_id: int
+    code: str
+    name: str
+    score: float
+    light: str
+    red_count: int  # red dimensions (the tie-breaker)
+    rank_in_region: int
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRanking:
+    region_id: int
+    region: str
+    ranked: tuple[RankedProject, ...]
+    bottom: tuple[RankedProject, ...]  # the three worst, worst first
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    period: str
+    frozen: bool  # the month has closed: the ranking can no longer change
+    regions: tuple[RegionRanking, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """One alert of the feed; ``message(lang)`` is the server's own wording of it."""
+
+    id: int
+    project_id: int
+    project_code: str
+    project_name: str
+    rule_code: str
+    kind: str
+    level: str  # yellow / red
+    value: float | None
+    message_zh: str
+    message_en: str
+    status: str  # open / acknowledged / resolved
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    acknowledged_by: str | None
+    resolved_by: str | None
+
+    def message(self, language: str) -> str:
+        return self.message_en if language == "en" else self.message_zh
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectKpis:
+    project_id: int
+    period: str
+    frozen: bool
+    light: str
+    score: float
+    lights: dict[str, str]
+    scores: dict[str, float]
+    reasons: tuple[Reason, ...]
+    values: dict[str, float | None]  # KPI code -> value
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """An improvement action (PDCA) answering a project's place in a period's ranking."""
+
+    id: int
+    project_id: int
+    period: str
+    reasons: tuple[Reason, ...]
+    action: str
+    owner_id: int | None
+    owner: str | None
+    due_date: dt.date
+    status: str  # planned / done / checked
+    check_result: str | None
+
+
+def _reasons(rows: list[dict[str, Any]] | None) -> tuple[Reason, ...]:
+    return tuple(Reason(r["dimension"], r["code"], r.get("value"), float(r["shortfall"])) for r in rows or ())
+
+
+def _ranked(r: dict[str, Any]) -> RankedProject:
+    return RankedProject(
+        project_id=r["project_id"],
+        code=r["code"],
+        name=r["name"],
+        score=float(r["score"]),
+        light=r["light"],
+        red_count=int(r["red_count"]),
+        rank_in_region=int(r["rank_in_region"]),
+        reasons=_reasons(r.get("reasons")),
+    )
+
+
+def _alert(r: dict[str, Any]) -> AlertItem:
+    return AlertItem(
+        id=r["id"],
+        project_id=r["project_id"],
+        project_code=r["project_code"],
+        project_name=r["project_name"],
+        rule_code=r["rule_code"],
+        kind=r["kind"],
+        level=r["level"],
+        value=r.get("value"),
+        message_zh=r.get("message_zh") or "",
+        message_en=r.get("message_en") or "",
+        status=r["status"],
+        opened_at=dt.datetime.fromisoformat(r["opened_at"]),
+        updated_at=dt.datetime.fromisoformat(r["updated_at"]),
+        acknowledged_by=r.get("acknowledged_by"),
+        resolved_by=r.get("resolved_by"),
+    )
+
+
+def _action(r: dict[str, Any]) -> Action:
+    return Action(
+        id=r["id"],
+        project_id=r["project_id"],
+        period=r["period"],
+        reasons=_reasons(r.get("reasons")),
+        action=r["action"],
+        owner_id=r.get("owner_id"),
+        owner=r.get("owner"),
+        due_date=dt.date.fromisoformat(r["due_date"]),
+        status=r["status"],
+        check_result=r.get("check_result"),
+    )
+
+
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -215,7 +420,8 @@ def _issue_row(r: dict[str, Any]) -> IssueRow:
 
 
 class TwinClient:
-    """Client for one user (reads, and the issue actions an inspector takes on the page).
+    """Client for one user: reads, the issue actions an inspector takes on the model page,
+    and what a regional manager does on the portfolio (alerts, improvement actions).
 
     ``token`` is the user's session token, sent as a bearer token (it never reaches the
     browser page: the page's own requests carry the HttpOnly cookie).
@@ -471,6 +677,110 @@ class TwinClient:
     @staticmethod
     def fourd_url(project_id: int, revision_id: int, schedule_id: int) -> str:
         return f"/api/projects/{project_id}/revisions/{revision_id}/4d?schedule={schedule_id}"
+
+    # ---- the regional layer ---------------------------------------------------------
+    async def portfolio_summary(self, period: str | None = None) -> PortfolioSummary:
+        """Every project the user may see with its health in ``period`` (a month,
+        ``YYYY-MM``; default: this month), rolled up per region."""
+        r = await self._get("/api/portfolio/summary", period=period)
+        projects = tuple(
+            ProjectHealth(
+                id=p["id"],
+                code=p["code"],
+                name=p["name"],
+                region_id=p.get("region_id"),
+                region=p.get("region"),
+                contract_value_cny=p.get("contract_value_cny"),
+                light=p.get("light"),
+                score=p.get("score"),
+                rank_in_region=p.get("rank_in_region"),
+                lights=dict(p.get("lights") or {}),
+                trend=tuple(
+                    TrendPoint(t["period"], float(t["score"]), t["light"]) for t in p.get("trend") or ()
+                ),
+                open_alerts=int(p.get("open_alerts") or 0),
+                red_alerts=int(p.get("red_alerts") or 0),
+            )
+            for p in r["projects"]
+        )
+        regions = tuple(
+            RegionRollup(
+                id=g["id"],
+                code=g["code"],
+                name=g["name"],
+                projects=int(g["projects"]),
+                by_light=dict(g.get("by_light") or {}),
+                mean_score=g.get("mean_score"),
+                open_alerts=int(g.get("open_alerts") or 0),
+            )
+            for g in r["regions"]
+        )
+        return PortfolioSummary(r["period"], projects, regions, dict(r.get("by_light") or {}))
+
+    async def portfolio_ranking(self, period: str | None = None) -> Ranking:
+        """Each region's projects ranked by score for ``period``, with its bottom three."""
+        r = await self._get("/api/portfolio/ranking", period=period)
+        regions = tuple(
+            RegionRanking(
+                region_id=g["region_id"],
+                region=g["region"],
+                ranked=tuple(_ranked(x) for x in g.get("ranked") or ()),
+                bottom=tuple(_ranked(x) for x in g.get("bottom") or ()),
+            )
+            for g in r["regions"]
+        )
+        return Ranking(period=r["period"], frozen=bool(r["frozen"]), regions=regions)
+
+    async def list_alerts(
+        self,
+        *,
+        statuses: tuple[str, ...] = ("open", "acknowledged"),
+        levels: tuple[str, ...] = (),
+        limit: int = 200,
+    ) -> list[AlertItem]:
+        """The user's alert feed (every project in their scope), red first, newest first."""
+        params: dict[str, Any] = {"status": list(statuses), "limit": limit}
+        if levels:
+            params["level"] = list(levels)
+        return [_alert(r) for r in await self._send("GET", "/api/alerts", params=params)]
+
+    async def acknowledge_alert(self, project_id: int, alert_id: int) -> AlertItem:
+        """Seen, someone is on it (capability ``handle_alerts``; ``Refused`` otherwise)."""
+        return _alert(await self._send("POST", f"/api/projects/{project_id}/alerts/{alert_id}/acknowledge"))
+
+    async def resolve_alert(self, project_id: int, alert_id: int, *, note: str | None = None) -> AlertItem:
+        """Close the alert by hand, saying what was done (capability ``handle_alerts``)."""
+        return _alert(
+            await self._send(
+                "POST", f"/api/projects/{project_id}/alerts/{alert_id}/resolve", json={"note": note or None}
+            )
+        )
+
+    async def project_kpis(self, project_id: int, period: str | None = None) -> ProjectKpis:
+        r = await self._get(f"/api/projects/{project_id}/kpis", period=period)
+        return ProjectKpis(
+            project_id=r["project_id"],
+            period=r["period"],
+            frozen=bool(r["frozen"]),
+            light=r["light"],
+            score=float(r["score"]),
+            lights=dict(r.get("lights") or {}),
+            scores={k: float(v) for k, v in (r.get("scores") or {}).items()},
+            reasons=_reasons(r.get("reasons")),
+            values=dict(r.get("values") or {}),
+        )
+
+    async def list_actions(self, project_id: int) -> list[Action]:
+        """The project's improvement actions, newest period first."""
+        return [_action(r) for r in await self._get(f"/api/projects/{project_id}/improvement-actions")]
+
+    async def create_action(
+        self, project_id: int, *, period: str, action: str, due_date: dt.date, owner_id: int | None = None
+    ) -> Action:
+        """Record an improvement action for the project's place in ``period``'s ranking
+        (capability ``manage_org``; ``Refused`` otherwise)."""
+        body = {"period": period, "action": action, "owner_id": owner_id, "due_date": due_date.isoformat()}
+        return _action(await self._send("POST", f"/api/projects/{project_id}/improvement-actions", json=body))
 
 
 def _issue_detail(r: dict[str, Any]) -> IssueDetail:

@@ -27,7 +27,41 @@ def test_a_page_without_a_session_sends_the_browser_to_log_in(api) -> None:
     # A forged or stale cookie is no session either.
     forged = api.client.get("/viewer/model", headers={"Cookie": "twin_session=not.a.token"})
     assert forged.status_code == 303
-    assert api.client.get("/").headers["location"] == "/viewer/model"
+    # "/" without a session: log in, then come back to "/" (the log-in page's default next).
+    assert api.client.get("/").headers["location"] == "/login"
+    portfolio = api.client.get("/viewer/portfolio?period=2026-01&lang=en")
+    assert portfolio.status_code == 303
+    assert parse_qs(urlsplit(portfolio.headers["location"]).query)["next"] == [
+        "/viewer/portfolio?period=2026-01&lang=en"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("user", "home"),
+    [
+        ("admin", "/viewer/portfolio"),
+        ("hq", "/viewer/portfolio"),
+        ("east", "/viewer/portfolio"),
+        ("inspector", "/viewer/model"),
+        ("site", "/viewer/model"),
+    ],
+)
+def test_home_is_the_portfolio_for_hq_and_regions_and_the_model_for_a_project(api, user, home) -> None:
+    cookie, _ = _session(api, user)
+    response = api.client.get("/", headers={"Cookie": f"twin_session={cookie}"})
+    assert response.status_code == 303 and response.headers["location"] == home
+    assert response.headers["cache-control"] == "no-store"  # it depends on who asks
+    assert api.client.get("/", headers={"Cookie": "twin_session=forged"}).headers["location"] == "/login"
+
+
+def test_a_logged_in_user_gets_the_portfolio_page(api) -> None:
+    cookie, _ = _session(api, "east")
+    response = api.client.get("/viewer/portfolio", headers={"Cookie": f"twin_session={cookie}"})
+    assert response.status_code == 200, response.text
+    assert cookie not in response.text and response.headers["cache-control"] == "no-store"
+    assert "/viewer/portfolio" not in {
+        r.path for r in api.app.routes if getattr(r, "include_in_schema", False)
+    }
 
 
 def test_a_logged_in_user_gets_the_page_without_the_session_cookie_in_it(api) -> None:
@@ -91,15 +125,17 @@ def test_the_login_page_speaks_both_languages(api, query, language, words) -> No
     ("target", "expected"),
     [
         ("/viewer/model?project=4", "/viewer/model?project=4"),
-        ("//evil.example/x", "/viewer/model"),
-        ("https://evil.example/", "/viewer/model"),
-        ("/\\evil.example", "/viewer/model"),
+        ("/viewer/portfolio?period=2026-01", "/viewer/portfolio?period=2026-01"),
+        ("", "/"),  # no next: back to "/", which sends the user to their home page
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
         ("/x</script><script>alert(1)</script>", None),
         # Browsers strip tabs and newlines from URLs, which would turn these into "//evil…".
-        ("/\t/evil.example/phish", "/viewer/model"),
-        ("/\n/evil.example", "/viewer/model"),
-        ("/\r/evil.example", "/viewer/model"),
-        ("/\x7f/evil.example", "/viewer/model"),
+        ("/\t/evil.example/phish", "/"),
+        ("/\n/evil.example", "/"),
+        ("/\r/evil.example", "/"),
+        ("/\x7f/evil.example", "/"),
     ],
 )
 def test_login_only_returns_to_a_path_of_this_site(api, target, expected) -> None:

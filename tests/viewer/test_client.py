@@ -163,3 +163,78 @@ def test_the_issue_loop_through_the_client(api, site) -> None:  # noqa: F811
         return await client.act_on_issue(project_id, created.row.id, "reinspect_pass")
 
     assert _run(api, api.token("inspector"), close).row.status == "closed"
+
+
+def test_the_portfolio_through_the_client(api) -> None:  # noqa: F811
+    """What the portfolio page reads and does, as the regional manager: the summary cut to
+    their region, the ranking, the alert feed, acknowledging and resolving an alert, and an
+    improvement action; a user without the right gets ``Refused``."""
+    from viewer.client import Refused
+
+    project_id = api.node("P-EAST")
+    today = dt.date.today()
+    start, finish = today - dt.timedelta(days=40), today - dt.timedelta(days=12)  # 12 days late
+    plan = f"id,name,planned_start,planned_finish\nLATE-1,三层顶板浇筑,{start},{finish}\n"
+    imported = api.as_user(
+        "bim",
+        "POST",
+        f"/api/projects/{project_id}/schedules/import",
+        data={"name": "总进度计划"},
+        files={"file": ("plan.csv", plan.encode())},
+    )
+    assert imported.status_code == 201, imported.text
+    period = f"{today.year:04d}-{today.month:02d}"
+
+    async def manager(client: TwinClient):
+        summary = await client.portfolio_summary(period)
+        ranking = await client.portfolio_ranking(period)
+        feed = await client.list_alerts()
+        red = await client.list_alerts(levels=("red",))
+        alert = next(a for a in feed if a.project_id == project_id and a.kind == "task_delay")
+        acknowledged = await client.acknowledge_alert(project_id, alert.id)
+        resolved = await client.resolve_alert(project_id, alert.id, note="已调整浇筑计划")
+        me = await client.me()
+        action = await client.create_action(
+            project_id,
+            period=period,
+            action="每周进度例会，增加一个浇筑班组",
+            due_date=today + dt.timedelta(days=14),
+            owner_id=me.user_id,
+        )
+        actions = await client.list_actions(project_id)
+        kpis = await client.project_kpis(project_id, period)
+        return summary, ranking, red, alert, acknowledged, resolved, action, actions, kpis
+
+    summary, ranking, red, alert, acknowledged, resolved, action, actions, kpis = _run(
+        api, api.token("east"), manager
+    )
+    assert summary.period == period
+    assert {p.code for p in summary.projects} == {"P-EAST"}  # the other region is not theirs
+    assert [r.code for r in summary.regions] == ["EAST"]
+    assert all(len(p.trend) <= 6 for p in summary.projects)
+    assert [g.region for g in ranking.regions] == ["EAST"] and ranking.period == period
+    assert (
+        alert.level == "red" and "三层顶板浇筑" in alert.message_zh and "三层顶板浇筑" in alert.message("en")
+    )
+    assert alert.id in {a.id for a in red} and all(a.level == "red" for a in red)
+    assert acknowledged.status == "acknowledged" and acknowledged.acknowledged_by
+    assert resolved.status == "resolved"
+    assert action.period == period and action.status == "planned" and action.owner == "east"
+    assert action.id in {a.id for a in actions}
+    assert kpis.project_id == project_id and kpis.period == period and "max_delay_days" in kpis.values
+
+    async def inspector(client: TwinClient):
+        live = await client.list_alerts(statuses=("open", "acknowledged", "resolved"))
+        chosen = next(a for a in live if a.id == alert.id)
+        try:
+            await client.acknowledge_alert(project_id, chosen.id)
+        except Refused as exc:
+            refused_alert = str(exc)
+        try:
+            await client.create_action(project_id, period=period, action="x", due_date=today)
+        except Refused as exc:
+            refused_action = str(exc)
+        return chosen, refused_alert, refused_action
+
+    chosen, refused_alert, refused_action = _run(api, api.token("inspector"), inspector)
+    assert chosen.status == "resolved" and refused_alert and refused_action

@@ -43,5 +43,11 @@ def test_every_key_the_pages_and_the_3d_overlays_use_is_in_the_catalogue() -> No
         "mode_": ["status", "class", "storey", "original"],
         "section_": ["off", "x", "y", "z"],
         "legend_": ["status", "class", "storey", "custom"],
+        # the portfolio dashboard
+        "light_": ["green", "yellow", "red", "none"],
+        "dim_": ["schedule", "quality", "safety", "other"],
+        "sort_": ["rank", "score", "alerts"],
+        "alert_status_": ["open", "acknowledged", "resolved"],
+        "improvement_status_": ["planned", "done", "checked"],
     }.items():
         assert {prefix + n for n in names} <= set(CATALOGUE)

@@ -8,6 +8,9 @@ the page being built through a context variable, never through the page itself: 
 would otherwise copy cookies into the session token it embeds in the HTML, which would
 undo HttpOnly. The page's ``TwinClient`` then calls this same app in-process (no socket)
 as that user, so the API's access rules decide what a page may show.
+
+"/" sends a logged-in user to their home page — the portfolio dashboard for HQ and
+regional users, the model page for everyone on a project — and anyone else to log in.
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from viewer.app import PAGE_PATHS
+from viewer.app import MODEL_PAGE, PAGE_PATHS, PORTFOLIO_PAGE
 from viewer.app import mount_pages as mount_viewer_pages
 from viewer.client import TwinClient
 from viewer.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from viewer.pages.login import login_page, safe_next
 
+from ..domain.access import NodeKind
 from ..domain.errors import DomainError
+from ..domain.model import Principal
 from ..runtime import Runtime
+from ..services import orgs
 from ..services.auth import load_principal
 from .deps import SESSION_COOKIE
 
@@ -42,7 +48,9 @@ log = logging.getLogger(__name__)
 _session_token: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "page_session_token", default=None
 )
-_HOME = "/viewer/model"
+# "/" sends each user to their home page (see ``_home_page``); a log-in without a ``next``
+# comes back here to be sent on.
+_HOME = "/"
 # Any host name works for in-process calls; this one only shows up in logs.
 _INTERNAL_BASE_URL = "http://twin.internal"
 
@@ -61,7 +69,7 @@ class PageGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not _gated(scope["path"]):
             return await self.app(scope, receive, send)
-        token = self._valid_token(scope)
+        token = _session(self.runtime, scope)
         if token is None:
             if scope["type"] == "websocket":
                 # Refuse the handshake (the browser sees a failed connection).
@@ -77,29 +85,49 @@ class PageGate:
         finally:
             _session_token.reset(reset)
 
-    def _valid_token(self, scope: Scope) -> str | None:
-        cookies = SimpleCookie()
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                try:
-                    cookies.load(value.decode("latin-1"))
-                except Exception:  # a malformed Cookie header is no session
-                    return None
-        morsel = cookies.get(SESSION_COOKIE)
-        if morsel is None or not morsel.value:
-            return None
-        try:
-            claims = self.runtime.tokens.check(morsel.value)
-            with self.runtime.sessions() as session:
-                load_principal(
-                    session,
-                    user_id=claims.user_id,
-                    token_version=claims.token_version,
-                    cache=self.runtime.principals,
-                )
-        except DomainError:
-            return None
-        return morsel.value
+
+def _session(runtime: Runtime, scope: Scope) -> str | None:
+    """The request's session token if its cookie holds a live one, else None."""
+    found = _session_principal(runtime, scope)
+    return found[0] if found else None
+
+
+def _session_principal(runtime: Runtime, scope: Scope) -> tuple[str, Principal] | None:
+    """The request's session token and whose it is, if its cookie holds a live one."""
+    cookies = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                cookies.load(value.decode("latin-1"))
+            except Exception:  # a malformed Cookie header is no session
+                return None
+    morsel = cookies.get(SESSION_COOKIE)
+    if morsel is None or not morsel.value:
+        return None
+    try:
+        claims = runtime.tokens.check(morsel.value)
+        with runtime.sessions() as session:
+            principal = load_principal(
+                session,
+                user_id=claims.user_id,
+                token_version=claims.token_version,
+                cache=runtime.principals,
+            )
+    except DomainError:
+        return None
+    return morsel.value, principal
+
+
+def _home_page(runtime: Runtime, principal: Principal) -> str:
+    """Where "/" sends a logged-in user: HQ and regional users (a scope above one project:
+    admin, hq_viewer, regional_manager, a regional inspector) to the portfolio dashboard,
+    everyone on a project to its model page."""
+    try:
+        with runtime.sessions() as session:
+            kind = orgs.get_node(session, principal.node_id).kind
+    except DomainError:
+        return MODEL_PAGE
+    return PORTFOLIO_PAGE if kind in (NodeKind.HQ, NodeKind.REGION) else MODEL_PAGE
 
 
 def _no_store(send: Send) -> Send:
@@ -135,8 +163,12 @@ def mount_pages(app: FastAPI, runtime: Runtime) -> None:
     )
 
     @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse(_HOME, status_code=303)
+    def home(request: Request) -> RedirectResponse:
+        # Without a session, log in first: the log-in page comes back here (its default
+        # ``next``), and the user is then sent to their own home page.
+        found = _session_principal(runtime, request.scope)
+        target = "/login" if found is None else _home_page(runtime, found[1])
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:

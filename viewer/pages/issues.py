@@ -20,6 +20,7 @@ import param
 
 from ..client import IssueDetail, IssueRow, Me, Refused, TwinClient, UserRef, ViewerError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, text
+from .layout import FORM_STYLES
 
 __all__ = ["LIVE_STATUSES", "IssuesPanel", "issue_detail_html", "pins_for"]
 
@@ -207,12 +208,7 @@ class IssuesPanel(pn.viewable.Viewer):
             pn.Row(self.create_button, self.cancel_button),
             visible=False,
             sizing_mode="stretch_width",
-            styles={
-                "border": "1px solid #c8d0da",
-                "border-radius": "4px",
-                "padding": "4px",
-                "background": "#fbfcfd",
-            },
+            styles=FORM_STYLES,
             css_classes=["erji-issue-form"],
         )
         self.detail_box = pn.Column(

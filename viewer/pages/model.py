@@ -23,6 +23,7 @@ from ..client import ElementDetail, IssueDetail, NotAuthenticated, NotFound, Tas
 from ..components import ModelScene
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, labels, text
 from .issues import IssuesPanel
+from .layout import page_header
 
 __all__ = ["ModelPage", "active_tasks", "day_number", "iso_date"]
 
@@ -190,17 +191,12 @@ class ModelPage(pn.viewable.Viewer):
         self._relabel()
 
     def __panel__(self):
-        header = pn.FlexBox(
+        header = page_header(
             self.title,
             self.revision_select,
             self.schedule_select,
-            pn.Spacer(width=0, styles={"flex-grow": "1"}),  # pushes the user and language right
-            self.user_line,
-            self.language,
-            flex_wrap="wrap",
-            align_items="center",
-            sizing_mode="stretch_width",
-            styles={"border-bottom": "1px solid #d0d6de", "background": "#f7f9fb"},
+            user_line=self.user_line,
+            language=self.language,
         )
         sidebar = pn.Column(
             self.color_mode,
@@ -290,6 +286,8 @@ class ModelPage(pn.viewable.Viewer):
     def _show_user(self) -> None:
         if self._username:
             self.user_line.object = (
+                f"<a href='/viewer/portfolio?lang={self.lang}' data-role='portfolio-link'>"
+                f"← {html.escape(self._t('portfolio_link'))}</a> · "
                 f"{html.escape(self._t('signed_in_as'))}: <b>{html.escape(self._username)}</b> · "
                 f"<a href='/login?logout=1&lang={self.lang}'>{html.escape(self._t('log_out'))}</a>"
             )
