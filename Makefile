@@ -23,7 +23,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run    - set up and run Erji Twin on its embedded defaults (demo data)"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make bench  - run the API and ingest benchmarks (figures go to docs/performance.md)"
+	@echo "make bench  - run the API, ingest and portfolio benchmarks (figures go to docs/performance.md)"
 	@echo "make bundle - rebuild the viewer's three.js bundle from viewer/js (commit the result)"
 	@echo "make lint   - ruff"
 
@@ -66,13 +66,17 @@ bundle: node-deps
 
 ## The product on its embedded defaults: SQLite and blobs in $(DATA), jobs in-process.
 ## Development mode allows the built-in secret key (the server log says so loudly);
-## the demo portfolio and the generated sample building are loaded once.
+## the demo portfolio (50 projects; about a minute) and the generated sample building are
+## loaded once (a second `twin demo` adds nothing).
 PORT ?= 8000
 run: $(VENV)/.installed
 	@mkdir -p $(DEMO)
 	@test -f $(DEMO)/sample-building.ifc || $(PY) -m sample_models $(DEMO)/sample-building.ifc --storeys 6 --bays-x 5 --bays-y 3
-	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin demo --sample $(DEMO)/sample-building.ifc
-	@echo "Erji Twin: http://127.0.0.1:$(PORT)/  (demo users admin, hq, east, bim, inspector, site; password erji-demo-2026); API docs at /docs"
+	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin demo --sample $(DEMO)/sample-building.ifc --projects 50
+	@echo "Erji Twin: http://127.0.0.1:$(PORT)/  (API docs at /docs)"
+	@echo "  demo log-ins, password erji-demo-2026: admin, hq (HQ); east, south, north, southwest, central, northwest (regional managers);"
+	@echo "  east-qs, south-qs, north-qs, southwest-qs, central-qs, northwest-qs (regional inspectors); bim, inspector, site (SH-PD-01);"
+	@echo "  pm-<project code>, e.g. pm-hz-xs-02 (each project's manager)"
 	TWIN_DEVELOPMENT=1 TWIN_DATA_DIR=$(DATA) $(VENV)/bin/twin serve --port $(PORT)
 
 test: $(VENV)/.installed-dev node-deps
@@ -86,6 +90,7 @@ bench: $(VENV)/.installed bench-deps
 	$(PY) benchmarks/api.py --markdown
 	$(PY) benchmarks/ingest.py --markdown
 	$(PY) benchmarks/ingest.py --generated 100000 --repeat 1 --markdown
+	$(PY) benchmarks/portfolio.py --markdown
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
