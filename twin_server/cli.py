@@ -17,8 +17,11 @@ Anything else is a bug and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["main"]
@@ -94,10 +97,17 @@ def _ingest(args: argparse.Namespace) -> int:
     from ifc_processing import IfcProcessingError, process_model
 
     try:
-        if args.json:
-            summary = process_model(args.file, args.out, compression=args.compression, workers=args.workers)
-        else:
-            summary = _with_progress(args)
+        with _interrupt_between_steps() as check:
+            if args.json:
+                summary = process_model(
+                    args.file,
+                    args.out,
+                    on_progress=lambda *_: check(),
+                    compression=args.compression,
+                    workers=args.workers,
+                )
+            else:
+                summary = _with_progress(args, check)
     except IfcProcessingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -108,7 +118,35 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_progress(args: argparse.Namespace):
+@contextmanager
+def _interrupt_between_steps() -> Iterator[Callable[[], None]]:
+    """Hold a Ctrl-C until the pipeline's next progress report, where ``check()`` raises it.
+
+    Python raises KeyboardInterrupt wherever the signal lands, and landing inside one of
+    ifcopenshell's C++ calls it came out as a SystemError with a traceback (or, now and then,
+    a crash); between two steps nothing is half done, and the pipeline reports progress
+    every few hundred elements and before it publishes anything. A second Ctrl-C stops at
+    once.
+    """
+    pending = threading.Event()
+
+    def note(signum, frame) -> None:
+        if pending.is_set():
+            signal.default_int_handler(signum, frame)
+        pending.set()
+
+    def check() -> None:
+        if pending.is_set():
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _with_progress(args: argparse.Namespace, check: Callable[[], None]):
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -142,6 +180,7 @@ def _with_progress(args: argparse.Namespace):
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
+            check()
             if stage not in tasks:
                 tasks[stage] = progress.add_task(labels.get(stage, stage), total=max(total, 1))
             progress.update(tasks[stage], completed=done, total=max(total, 1))
