@@ -57,6 +57,7 @@ __all__ = [
     "default_workers",
     "expects_geometry",
     "iterator_settings",
+    "placed_box_corners",
 ]
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -124,6 +125,22 @@ class TessellationResult:
     @property
     def triangle_count(self) -> int:
         return sum(len(self.shapes[p.shape_key].triangles) for p in self.placed)
+
+
+def placed_box_corners(placed: Sequence[PlacedShape], shapes: dict[str, Shape]) -> np.ndarray:
+    """(n, 8, 3) corners of each placed shape's local bounding box, in the project's
+    engineering frame (metres)."""
+    boxes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for p in placed:
+        if p.shape_key not in boxes:
+            positions = shapes[p.shape_key].positions_m
+            boxes[p.shape_key] = (positions.min(axis=0), positions.max(axis=0))
+    signs = np.array([[(i >> a) & 1 for a in range(3)] for i in range(8)], dtype=np.float64)
+    lows = np.array([boxes[p.shape_key][0] for p in placed])
+    highs = np.array([boxes[p.shape_key][1] for p in placed])
+    corners = lows[:, None, :] + signs[None, :, :] * (highs - lows)[:, None, :]
+    matrices = np.stack([p.matrix for p in placed])
+    return np.einsum("nij,nkj->nki", matrices[:, :3, :3], corners) + matrices[:, None, :3, 3]
 
 
 def expects_geometry(element: ifcopenshell.entity_instance) -> bool:

@@ -36,7 +36,7 @@ from typing import Literal
 import meshoptimizer
 import numpy as np
 
-from .geometry import PlacedShape, Shape
+from .geometry import PlacedShape, Shape, placed_box_corners
 
 __all__ = ["Compression", "GlbElement", "GlbStats", "write_glb"]
 
@@ -281,17 +281,7 @@ def _placed_bounds(placed: Sequence[PlacedShape], shapes: dict[str, Shape]) -> t
     """Axis-aligned bounds (IFC frame) of every placed shape, from its local box corners."""
     if not placed:
         return np.empty((0, 3)), np.empty((0, 3))
-    boxes = {}
-    for p in placed:
-        if p.shape_key not in boxes:
-            positions = shapes[p.shape_key].positions_m
-            boxes[p.shape_key] = (positions.min(axis=0), positions.max(axis=0))
-    signs = np.array([[(i >> a) & 1 for a in range(3)] for i in range(8)], dtype=np.float64)
-    lows = np.array([boxes[p.shape_key][0] for p in placed])
-    highs = np.array([boxes[p.shape_key][1] for p in placed])
-    corners = lows[:, None, :] + signs[None, :, :] * (highs - lows)[:, None, :]
-    matrices = np.stack([p.matrix for p in placed])
-    world = np.einsum("nij,nkj->nki", matrices[:, :3, :3], corners) + matrices[:, None, :3, 3]
+    world = placed_box_corners(placed, shapes)
     return world.min(axis=1), world.max(axis=1)
 
 

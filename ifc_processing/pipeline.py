@@ -27,6 +27,7 @@ import orjson
 
 from .elements import ExtractedModel, check_model, extract_model, select_elements
 from .errors import OutputError
+from .footprint import NOT_ON_THE_GROUND, ground_outline
 from .geometry import DEFAULT_KERNELS, Tessellation, TessellationResult
 from .georef import extract_georef
 from .glb import DEFAULT_MAX_POSITION_ERROR_M, Compression, GlbElement, GlbStats, write_glb
@@ -38,9 +39,17 @@ __all__ = ["OUTPUT_FILES", "PIPELINE_VERSION", "ProgressCallback", "process_mode
 ProgressCallback = Callable[[str, int, int], None]
 
 #: Version of the output layout; bump it when files or fields change meaning.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: footprint.json
 #: Files written into ``out_dir``.
-OUTPUT_FILES = ("model.glb", "elements.jsonl", "spatial.json", "georef.json", "failures.json", "summary.json")
+OUTPUT_FILES = (
+    "model.glb",
+    "elements.jsonl",
+    "spatial.json",
+    "georef.json",
+    "footprint.json",
+    "failures.json",
+    "summary.json",
+)
 _JSON = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
 
 
@@ -58,6 +67,7 @@ def process_model(
 
     Writes ``model.glb`` (merged meshes + element table), ``elements.jsonl`` (one
     ``ElementRecord`` per line, file order), ``spatial.json``, ``georef.json``,
+    ``footprint.json`` (the ground outline in the engineering frame, a ``Footprint``),
     ``failures.json`` (elements whose geometry failed) and ``summary.json``.
     ``out_dir`` must be missing, empty, or an earlier output of this function.
     ``on_progress(stage, done, total)`` is called as work advances. ``workers`` is the
@@ -168,6 +178,10 @@ def _write_records(
         _write_jsonl(staging / "elements.jsonl", extracted.elements)
         (staging / "spatial.json").write_bytes(orjson.dumps(extracted.spatial_tree, option=_JSON))
         (staging / "georef.json").write_bytes(orjson.dumps(georef, option=_JSON))
+        not_built = {r.step_id for r in extracted.elements if r.ifc_class in NOT_ON_THE_GROUND}
+        footprint = ground_outline(result.placed, result.shapes, exclude_step_ids=not_built)
+        (staging / "footprint.json").write_bytes(orjson.dumps(footprint, option=_JSON))
+        clock.lap("footprint")
         (staging / "failures.json").write_bytes(orjson.dumps(result.failures, option=_JSON))
         counts = Counter(r.ifc_class for r in extracted.elements)
         summary = ModelSummary(
