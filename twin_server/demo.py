@@ -483,7 +483,7 @@ def seed_demo(
         project_id = project_ids[FLAGSHIP]
         revision_id = None
         if sample_ifc:
-            revision_id = _upload_sample(runtime, session, project_id, sample_ifc)
+            revision_id = _upload_sample(runtime, session, project_id, sample_ifc, plans[0])
             _import_sample_schedule(session, project_id, sample_ifc, today=today)
             _raise_demo_issues(runtime, session, project_id, sample_ifc, today=today, now=now)
             if revision_id is not None:
@@ -661,8 +661,9 @@ def _report_demo_progress(session, project_id: int, schedule_id: int, *, today: 
         )
 
 
-def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path) -> int | None:
-    """The sample as revision P01 of the flagship's model, once, processed here and now."""
+def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path, plan: _Plan) -> int | None:
+    """The sample, surveyed in at the flagship's site, as revision P01 of its model, once,
+    processed here and now."""
     models = revisions.list_models(session, project_id=project_id)
     model = next((m for m in models if m.name == "3# 楼 结构+建筑"), None)
     if model is None:
@@ -673,7 +674,9 @@ def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path)
     if existing:
         _process(runtime, existing[-1].id)  # a run cut short before processing it
         return None
-    sha256, size = runtime.blobs.put_file(sample_ifc)
+    with tempfile.TemporaryDirectory(prefix="erji-demo-") as scratch:
+        sited = _sited(sample_ifc, Path(scratch) / sample_ifc.name, lon_deg=plan.lon, lat_deg=plan.lat)
+        sha256, size = runtime.blobs.put_file(sited)
     revision = revisions.accept_upload(
         session,
         project_id=project_id,
@@ -687,6 +690,47 @@ def _upload_sample(runtime: Runtime, session, project_id: int, sample_ifc: Path)
     _process(runtime, revision.id)
     log.info("processed the sample building as revision %s of project %s", revision.id, project_id)
     return revision.id
+
+
+def _sited(source: Path, target: Path, *, lon_deg: float, lat_deg: float) -> Path:
+    """A copy of a sample building surveyed in at a project's site, as a surveyor would set it
+    up: IfcSite RefLatitude/RefLongitude at the site, and an IfcMapConversion into the CGCS2000
+    3-degree Gauss-Krüger zone nearest the site (EPSG:4534 is 75°E … EPSG:4554 is 135°E),
+    true north turned by the grid convergence there. A model without a map conversion
+    (IFC2X3) is copied as it is."""
+    import math
+
+    import ifcopenshell
+    import ifcopenshell.api.georeference
+    import pyproj
+    from ifcopenshell.util.geolocation import dd2dms
+
+    import geodata
+
+    model = ifcopenshell.open(str(source))
+    conversions = model.by_type("IfcMapConversion")
+    if conversions:
+        meridian = min(max(round(lon_deg / 3) * 3, 75), 135)
+        epsg = 4534 + (meridian - 75) // 3
+        conversion = conversions[0]
+        conversion.Eastings, conversion.Northings = geodata.transformer(
+            "EPSG:4490", f"EPSG:{epsg}"
+        ).transform(lon_deg, lat_deg)
+        crs = conversion.TargetCRS
+        crs.Name = f"EPSG:{epsg}"
+        crs.Description = f"CGCS2000 / 3-degree Gauss-Kruger CM {meridian}E"
+        crs.MapZone = f"3-degree CM {meridian}E"
+        convergence = math.radians(
+            pyproj.Proj(f"EPSG:{epsg}").get_factors(lon_deg, lat_deg).meridian_convergence
+        )
+        ifcopenshell.api.georeference.edit_true_north(
+            model, true_north=(-math.sin(convergence), math.cos(convergence))
+        )
+    for site in model.by_type("IfcSite"):
+        site.RefLatitude = dd2dms(lat_deg, use_us=True)
+        site.RefLongitude = dd2dms(lon_deg, use_us=True)
+    model.write(str(target))
+    return target
 
 
 def _process(runtime: Runtime, revision_id: int) -> None:
@@ -928,7 +972,10 @@ def _ensure_model(
     if existing:
         _process(runtime, existing[-1].id)
         return existing[-1].id, False
-    sha256, size = runtime.blobs.put_file(sizes.file(plan.size))
+    sited = _sited(
+        sizes.file(plan.size), sizes.folder / f"{plan.code}.ifc", lon_deg=plan.lon, lat_deg=plan.lat
+    )
+    sha256, size = runtime.blobs.put_file(sited)
     revision = revisions.accept_upload(
         session,
         project_id=project_id,

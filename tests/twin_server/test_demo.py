@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import geodata
 from sample_models.generate import write_building
 from tests.twin_server.conftest import make_settings
 from twin_server.db.orm import Base
@@ -153,6 +154,23 @@ def test_every_model_is_processed_with_its_schedule_linked(loaded) -> None:
             assert coverage.linked_elements > 0, project.code
             tasks = schedules.task_table(session, project_id=project.id, schedule_id=schedule.id)
             assert any(t.actual_finish for t in tasks) and any(t.reported for t in tasks)
+
+
+def test_every_model_is_surveyed_in_at_its_projects_site(loaded) -> None:
+    """Each demo model carries its own IfcMapConversion (the site's Gauss-Krüger zone), so
+    the HQ map draws its footprint on the project's site point, with nothing to warn about."""
+    with loaded["runtime"].sessions() as session:
+        admin = principal_named(session, username="admin")
+        for project in orgs.list_projects(session, admin):
+            [model] = revisions.list_models(session, project_id=project.id)
+            [revision] = revisions.list_revisions(session, project_id=project.id, model_id=model.id)
+            placement = revision.placement
+            assert placement.kind == "map_conversion" and placement.warnings == [], (project.code, placement)
+            meridian = round(project.site_lon / 3) * 3
+            assert placement.crs == f"EPSG:{4534 + (meridian - 75) // 3}", project.code
+            here = (placement.center_lon, placement.center_lat)
+            # The plan centre of a building at most 3 × 8.4 m by 2 × 7.2 m from its origin.
+            assert geodata.distance_m(here, (project.site_lon, project.site_lat)) < 20, project.code
 
 
 def test_kpis_of_six_frozen_months_and_this_open_one(loaded, today) -> None:

@@ -145,6 +145,17 @@ class RevisionRow(Base):
     spatial_json: Mapped[str | None] = mapped_column(Text, deferred=True)
     georef_json: Mapped[str | None] = mapped_column(Text, deferred=True)
     failures_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # Where the model lies on Earth (``services.sites.place_revision``): the ground outline
+    # in the engineering frame as the pipeline wrote it, and in WGS-84 as placed by the
+    # chosen georeference; the model's plan centre in WGS-84; what was odd about the data.
+    footprint_local_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    footprint_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    georef_kind: Mapped[str | None] = mapped_column(String(32))
+    georef_crs: Mapped[str | None] = mapped_column(String(400))
+    center_lon: Mapped[float | None] = mapped_column(Float)
+    center_lat: Mapped[float | None] = mapped_column(Float)
+    georef_warnings_json: Mapped[str | None] = mapped_column(Text)
+    placed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

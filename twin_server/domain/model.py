@@ -101,6 +101,21 @@ class RevisionInfo:
     uploaded_at: dt.datetime
     processed_at: dt.datetime | None
     summary: dict[str, Any] | None = None
+    placement: Placement | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a processed revision lies on Earth: the georeference chosen (``kind``
+    map_conversion / site_reference / project_site, or None: not on the map), its CRS, the
+    WGS-84 longitude and latitude of the model's plan centre (its bounding box's centre; the
+    local origin without geometry), and what was odd about the data."""
+
+    kind: str | None
+    crs: str | None
+    center_lon: float | None
+    center_lat: float | None
+    warnings: list[str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,14 @@ class ModelPublic(Public):
     created_at: UtcDatetime
 
 
+class PlacementPublic(Public):
+    kind: str | None = Field(description="map_conversion, site_reference, project_site; null: not on the map")
+    crs: str | None
+    center_lon: float | None = Field(description="WGS-84 longitude of the model's plan centre")
+    center_lat: float | None
+    warnings: list[str] = Field(description="missing or contradictory georeferencing data, in English")
+
+
 class RevisionPublic(Public):
     id: int
     model_id: int
@@ -42,6 +50,9 @@ class RevisionPublic(Public):
     uploaded_at: UtcDatetime
     processed_at: UtcDatetime | None
     summary: dict[str, Any] | None = None
+    placement: PlacementPublic | None = Field(
+        None, description="where the processed model lies on Earth, and georeferencing warnings"
+    )
 
 
 class RevisionStateUpdate(Input):

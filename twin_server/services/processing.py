@@ -30,6 +30,7 @@ from ifc_processing import IfcProcessingError, process_model
 from ..db.orm import ElementClassificationRow, ElementPropertyRow, ElementRow, RevisionRow
 from ..domain.revisions import Processing
 from ..storage import LocalBlobStore
+from .sites import place_revision
 
 __all__ = ["ProcessingEnv", "process_revision", "reap_stale_jobs"]
 
@@ -309,6 +310,7 @@ def _publish_results(env: ProcessingEnv, revision_id: int, out: Path, *, attempt
                 spatial_json=spatial.decode(),
                 georef_json=(out / "georef.json").read_text(),
                 failures_json=(out / "failures.json").read_text(),
+                footprint_local_json=_read_optional(out / "footprint.json"),
                 processed_at=env.clock(),
             )
         ).rowcount
@@ -318,7 +320,13 @@ def _publish_results(env: ProcessingEnv, revision_id: int, out: Path, *, attempt
                 "revision %s: attempt %s lost its lease; its results are dropped", revision_id, attempt
             )
             return
+        place_revision(session, revision_id=revision_id, now=env.clock())
         session.commit()
+
+
+def _read_optional(path: Path) -> str | None:
+    """A result file that outputs of an older pipeline version lack."""
+    return path.read_text() if path.exists() else None
 
 
 def _insert_elements(session: Session, revision_id: int, jsonl: Path, storey_names: dict[str, str]) -> None:

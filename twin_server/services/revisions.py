@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..db.orm import ModelRow, RevisionRow, UserRow
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.model import ModelInfo, RevisionInfo
+from ..domain.model import ModelInfo, Placement, RevisionInfo
 from ..domain.revisions import Processing, RevisionState, check_transition
 
 __all__ = [
@@ -257,6 +257,19 @@ def _revision(row: RevisionRow, uploaded_by: str | None, *, with_summary: bool =
         uploaded_at=row.uploaded_at,
         processed_at=row.processed_at,
         summary=orjson.loads(row.summary_json) if with_summary and row.summary_json else None,
+        placement=_placement(row),
+    )
+
+
+def _placement(row: RevisionRow) -> Placement | None:
+    if row.placed_at is None:
+        return None
+    return Placement(
+        kind=row.georef_kind,
+        crs=row.georef_crs,
+        center_lon=row.center_lon,
+        center_lat=row.center_lat,
+        warnings=orjson.loads(row.georef_warnings_json) if row.georef_warnings_json else [],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from ...domain.access import Capability
 from ...domain.model import Principal
 from ...schemas.org import OrgNodePublic, ProjectCreate, ProjectPublic, ProjectUpdate, RegionCreate
-from ...services import orgs
+from ...services import orgs, sites
 from ..deps import (
     Authenticated,
     NodeAccess,
@@ -77,6 +78,12 @@ def update_project(
     scope: Annotated[ProjectScope, Depends(ProjectAccess(Capability.MANAGE_ORG))],
     session: SessionDep,
 ) -> ProjectPublic:
-    """Change a project's name, site point, address, type, value, dates or status."""
+    """Change a project's name, site point, address, type, value, dates or status. A new site
+    point places the project's models again (those without georeferencing of their own move
+    with it; the others are checked against it)."""
     changes = body.model_dump(exclude_unset=True)
-    return ProjectPublic.model_validate(orgs.update_project(session, scope.project.id, **changes))
+    project = orgs.update_project(session, scope.project.id, **changes)
+    if {"site_lon", "site_lat"} & changes.keys():
+        sites.place_project(session, project_id=project.id, now=dt.datetime.now(dt.UTC))
+        session.commit()
+    return ProjectPublic.model_validate(project)

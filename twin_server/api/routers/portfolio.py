@@ -36,8 +36,10 @@ from ...schemas.portfolio import (
     ResolveIn,
     RollupPublic,
 )
+from ...schemas.sites import SiteCollectionPublic
 from ...services import alerts as alert_service
 from ...services import portfolio as portfolio_service
+from ...services import sites as site_service
 from ..deps import (
     Authenticated,
     Id,
@@ -120,6 +122,79 @@ def _summary_bytes(
     value = (raw, gzip.compress(raw, compresslevel=1))
     cache.put(key, stamp, value)
     return value
+
+
+@router.get("/portfolio/sites", response_model=SiteCollectionPublic)
+async def portfolio_sites(
+    request: Request,
+    principal: Reader,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    period: PeriodQuery = None,
+    region: Annotated[int | None, Query(ge=1, lt=2**31, description="one region's projects")] = None,
+    datum: Annotated[
+        Literal["wgs84", "gcj02", "bd09"],
+        Query(description="gcj02 / bd09: shifted for AMap-Tencent / Baidu base maps (display only)"),
+    ] = "wgs84",
+) -> Response:
+    """Every project the caller may see as a GeoJSON Feature: its site point (WGS-84), health,
+    contract value, top alerts and the footprint of its model; ``geometry`` is null for a
+    project with no location yet. Served again from memory until a KPI, an alert or a
+    model's placement changes."""
+    raw, packed = await run_in_threadpool(
+        _sites_bytes, session, runtime.summaries, principal, _period(period), region, datum
+    )
+    if accepts_gzip(request):
+        return Response(
+            packed,
+            media_type="application/geo+json",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(raw, media_type="application/geo+json", headers={"Vary": "Accept-Encoding"})
+
+
+def _sites_bytes(
+    session: Session,
+    cache: portfolio_service.SummaryCache,
+    principal: Principal,
+    period: str,
+    region: int | None,
+    datum: str,
+) -> tuple[bytes, bytes]:
+    stamp = site_service.sites_stamp(session)
+    key = ("sites", principal.scope_path, period, region, datum)
+    cached = cache.get(key, stamp)
+    if cached is not None:
+        return cached
+    sites = site_service.portfolio_sites(
+        session, principal=principal, period=period, region_id=region, datum=datum
+    )
+    raw = SiteCollectionPublic.of(sites).model_dump_json().encode()
+    value = (raw, gzip.compress(raw, compresslevel=1))
+    cache.put(key, stamp, value)
+    return value
+
+
+@router.get(
+    "/portfolio/sites/export",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}, "application/geopackage+sqlite3": {}}}},
+)
+def export_portfolio_sites(
+    principal: Reader,
+    session: SessionDep,
+    format: Annotated[Literal["geojson", "gpkg"], Query(description="geojson or gpkg")] = "geojson",
+    period: PeriodQuery = None,
+    region: Annotated[int | None, Query(ge=1, lt=2**31)] = None,
+) -> Response:
+    """The sites the caller may see as a file for GIS tools (QGIS, ArcGIS): site points and
+    model footprints, WGS-84, with each project's light, score and alert counts."""
+    period = _period(period)
+    sites = site_service.portfolio_sites(session, principal=principal, period=period, region_id=region)
+    data = site_service.export_sites(sites, file_format=format)
+    media = "application/geopackage+sqlite3" if format == "gpkg" else "application/geo+json"
+    name = f"erji-sites-{period}.{format}"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/portfolio/ranking")
