@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .domain.kpis import Dimension, HealthPolicy, Weights
@@ -76,6 +76,28 @@ class Settings(BaseSettings):
     # A Chinese TrueType font (.ttf/.ttc with glyf outlines) for printed notices; default:
     # the first one found on the host (fonts-wqy-zenhei on Debian).
     report_font_path: Path | None = None
+    # The HQ map draws an offline base map and asks nothing of any other host. An XYZ tile
+    # URL template here (https://…/{z}/{x}/{y}.png, or a path on this site such as
+    # /tiles/{z}/{x}/{y}.png) adds a tile layer over it, which every browser opening the map
+    # then loads; map_tile_datum is the datum the tiles are drawn in (AMap and Tencent:
+    # gcj02, Baidu-style: bd09, OpenStreetMap and most others: wgs84), which the sites are
+    # then shifted to so they sit on the tiles.
+    map_tile_url: str | None = None
+    map_tile_datum: Literal["wgs84", "gcj02", "bd09"] = "gcj02"
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://", "/")) or any(
+            f"{{{part}}}" not in value for part in "zxy"
+        ):
+            raise ValueError(
+                "TWIN_MAP_TILE_URL must be an http(s) URL or a path on this site with {z}, {x} and {y}, "
+                "e.g. https://tiles.example.cn/{z}/{x}/{y}.png"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

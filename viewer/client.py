@@ -32,10 +32,12 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "PhotoItem",
+    "PortfolioSites",
     "PortfolioSummary",
     "ProjectHealth",
     "ProjectKpis",
     "ProjectRef",
+    "ProjectSite",
     "PropertyGroup",
     "RankedProject",
     "Ranking",
@@ -45,6 +47,7 @@ __all__ = [
     "RevisionRef",
     "ScheduleRef",
     "ServerError",
+    "SiteAlert",
     "TaskRow",
     "TrendPoint",
     "TwinClient",
@@ -342,6 +345,88 @@ class Action:
     due_date: dt.date
     status: str  # planned / done / checked
     check_result: str | None
+
+
+# ---- the HQ map ----------------------------------------------------------------------
+# Coordinates are longitude, latitude in degrees, in the datum the sites were asked for
+# (``wgs84``, or ``gcj02`` / ``bd09`` shifted for a Chinese base map drawn in it).
+
+
+@dataclass(frozen=True, slots=True)
+class SiteAlert:
+    level: str  # yellow / red
+    message_zh: str
+    message_en: str
+
+    def message(self, language: str) -> str:
+        return self.message_en if language == "en" else self.message_zh
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSite:
+    """One project as the map shows it: where it is (``lon_lat`` None: no location yet, and
+    ``location_source`` says whether the point is the project's own or its model's), its
+    health this period, contract value, live alerts (``top_alerts``: at most three, red
+    first) and its model's ``footprint`` (a GeoJSON Polygon or MultiPolygon, or None), with
+    what the server found wrong with the model's georeferencing."""
+
+    id: int
+    code: str
+    name: str
+    region_id: int | None
+    region: str | None
+    lon_lat: tuple[float, float] | None
+    location_source: str | None  # "project", "model" or None
+    light: str | None
+    score: float | None
+    rank_in_region: int | None
+    contract_value_cny: float | None
+    open_alerts: int
+    red_alerts: int
+    top_alerts: tuple[SiteAlert, ...]
+    footprint: dict[str, Any] | None
+    revision_id: int | None
+    georef_kind: str | None  # map_conversion, site_reference, project_site
+    georef_warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSites:
+    period: str
+    datum: str  # what the coordinates are in: wgs84, gcj02 or bd09
+    sites: tuple[ProjectSite, ...]
+
+
+def _site(feature: dict[str, Any]) -> ProjectSite:
+    p = feature["properties"]
+    geometry = feature.get("geometry")
+    lon_lat = None
+    if geometry and geometry.get("type") == "Point":
+        lon, lat = geometry["coordinates"][:2]
+        lon_lat = (float(lon), float(lat))
+    return ProjectSite(
+        id=int(p["id"]),
+        code=p["code"],
+        name=p["name"],
+        region_id=p.get("region_id"),
+        region=p.get("region"),
+        lon_lat=lon_lat,
+        location_source=p.get("location_source"),
+        light=p.get("light"),
+        score=p.get("score"),
+        rank_in_region=p.get("rank_in_region"),
+        contract_value_cny=p.get("contract_value_cny"),
+        open_alerts=int(p.get("open_alerts") or 0),
+        red_alerts=int(p.get("red_alerts") or 0),
+        top_alerts=tuple(
+            SiteAlert(a["level"], a.get("message_zh") or "", a.get("message_en") or "")
+            for a in p.get("top_alerts") or ()
+        ),
+        footprint=p.get("footprint") or None,
+        revision_id=p.get("revision_id"),
+        georef_kind=p.get("georef_kind"),
+        georef_warnings=tuple(p.get("georef_warnings") or ()),
+    )
 
 
 def _reasons(rows: list[dict[str, Any]] | None) -> tuple[Reason, ...]:
@@ -716,6 +801,15 @@ class TwinClient:
             for g in r["regions"]
         )
         return PortfolioSummary(r["period"], projects, regions, dict(r.get("by_light") or {}))
+
+    async def portfolio_sites(self, period: str | None = None, *, datum: str = "wgs84") -> PortfolioSites:
+        """Every project the user may see, for the map: location, health in ``period``
+        (default: this month), alerts and footprint. ``datum`` is the one the map's base map
+        is drawn in (``wgs84``, ``gcj02`` or ``bd09``): every coordinate comes back in it."""
+        r = await self._get("/api/portfolio/sites", period=period, datum=datum)
+        return PortfolioSites(
+            period=r["period"], datum=datum, sites=tuple(_site(f) for f in r.get("features") or ())
+        )
 
     async def portfolio_ranking(self, period: str | None = None) -> Ranking:
         """Each region's projects ranked by score for ``period``, with its bottom three."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.twin_server.conftest import PASSWORD
+from tests.twin_server.conftest import PASSWORD, make_settings
+from viewer.components.sitemap import BASEMAP_PATH, BASEMAP_URL
 
 
 def _session(api, user: str) -> tuple[str, str]:
@@ -39,14 +42,14 @@ def test_a_page_without_a_session_sends_the_browser_to_log_in(api) -> None:
 @pytest.mark.parametrize(
     ("user", "home"),
     [
-        ("admin", "/viewer/portfolio"),
-        ("hq", "/viewer/portfolio"),
+        ("admin", "/viewer/map"),
+        ("hq", "/viewer/map"),
         ("east", "/viewer/portfolio"),
         ("inspector", "/viewer/model"),
         ("site", "/viewer/model"),
     ],
 )
-def test_home_is_the_portfolio_for_hq_and_regions_and_the_model_for_a_project(api, user, home) -> None:
+def test_home_is_the_map_for_hq_the_portfolio_for_regions_and_the_model_for_a_project(api, user, home) -> None:
     cookie, _ = _session(api, user)
     response = api.client.get("/", headers={"Cookie": f"twin_session={cookie}"})
     assert response.status_code == 303 and response.headers["location"] == home
@@ -166,3 +169,57 @@ def test_logging_out_takes_a_click_not_just_a_link(api) -> None:
     # The DELETE runs only in the logout form's submit handler.
     script = page[page.index("<script>") :]
     assert script.index("method: 'DELETE'") > script.index("logoutForm.addEventListener('submit'")
+
+
+def test_the_map_page_needs_a_session_and_stays_out_of_the_api_docs(api) -> None:
+    response = api.client.get("/viewer/map?region=3&lang=en")
+    assert response.status_code == 303
+    assert parse_qs(urlsplit(response.headers["location"]).query)["next"] == ["/viewer/map?region=3&lang=en"]
+    cookie, _ = _session(api, "hq")
+    page = api.client.get("/viewer/map", headers={"Cookie": f"twin_session={cookie}"})
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert cookie not in page.text
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", page.text)  # nothing from another host
+    # The base map downloads while the page's scripts load (the canvas takes that answer).
+    version = hashlib.sha256(BASEMAP_PATH.read_bytes()).hexdigest()[:16]
+    assert f'<link rel="preload" href="{BASEMAP_URL}?v={version}" as="fetch"' in page.text
+    assert "/viewer/map" not in {r.path for r in api.app.routes if getattr(r, "include_in_schema", False)}
+
+
+def test_the_offline_base_map_is_served_gzipped_and_cached_under_its_version(api) -> None:
+    """Public (the same file for everyone), the packaged bytes, gzipped when accepted; its
+    versioned URL may be kept for good, the bare one is checked again (ETag)."""
+    body = BASEMAP_PATH.read_bytes()
+    version = hashlib.sha256(body).hexdigest()[:16]
+    plain = api.client.get(BASEMAP_URL, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and plain.content == body
+    assert plain.headers["content-type"] == "application/geo+json"
+    assert plain.headers["cache-control"] == "no-cache" and plain.headers["etag"] == f'"{version}"'
+    packed = api.client.get(f"{BASEMAP_URL}?v={version}", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.content == body  # httpx unpacks it
+    assert int(packed.headers["content-length"]) < len(body) / 2
+    assert packed.headers["cache-control"] == "public, max-age=31536000, immutable"
+    again = api.client.get(BASEMAP_URL, headers={"If-None-Match": f'"{version}"'})
+    assert again.status_code == 304 and not again.content
+    document = json.loads(body)
+    assert document["type"] == "FeatureCollection" and document["metadata"]["datum"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8", "/tiles/{z}/{x}/{y}.png", ""],
+)
+def test_a_tile_url_is_an_xyz_template_of_http_or_this_site(tmp_path, template) -> None:
+    settings = make_settings(tmp_path, "sqlite://", map_tile_url=template, map_tile_datum="wgs84")
+    assert settings.map_tile_url == (template or None) and settings.map_tile_datum == "wgs84"
+    assert make_settings(tmp_path, "sqlite://").map_tile_url is None  # default: offline base map only
+    assert make_settings(tmp_path, "sqlite://").map_tile_datum == "gcj02"  # AMap's tiles
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["ftp://tiles.example.cn/{z}/{x}/{y}.png", "https://tiles.example.cn/{z}/{x}.png", "tiles/{z}/{x}/{y}"],
+)
+def test_a_tile_url_that_is_no_template_is_refused(tmp_path, template) -> None:
+    with pytest.raises(ValueError, match="TWIN_MAP_TILE_URL"):
+        make_settings(tmp_path, "sqlite://", map_tile_url=template)

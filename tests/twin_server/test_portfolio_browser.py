@@ -74,12 +74,16 @@ def portfolio(tmp_path_factory):
 
 
 def _log_in_at_home(page, base: str, user: str) -> None:
-    """Log in the way a user does: open the site, log in, land on their home page."""
+    """Log in the way a user does: open the site, log in, land on their home page — the
+    dashboard for a regional user; HQ lands on the site map and follows its link here."""
     page.goto(f"{base}/")
     page.wait_for_url("**/login**")
     page.fill("#username", user)
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
+    if user == "hq":
+        page.wait_for_url("**/viewer/map**")
+        page.locator("[data-role=dashboard-link]").click()
     page.wait_for_url("**/viewer/portfolio**")
     page.wait_for_selector("[data-role=projects-table]", timeout=60_000)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 
 import httpx
 import pytest
@@ -238,3 +239,31 @@ def test_the_portfolio_through_the_client(api) -> None:  # noqa: F811
 
     chosen, refused_alert, refused_action = _run(api, api.token("inspector"), inspector)
     assert chosen.status == "resolved" and refused_alert and refused_action
+
+
+def test_the_map_sites_through_the_client(api) -> None:  # noqa: F811
+    """What the map page reads: every visible project with its site point, in the datum the
+    base map is drawn in (GCJ-02 moves points in China by a few hundred metres)."""
+
+    async def read(client: TwinClient):
+        return await client.portfolio_sites(), await client.portfolio_sites(datum="gcj02")
+
+    wgs84, gcj02 = _run(api, api.token("hq"), read)
+    assert wgs84.datum == "wgs84" and gcj02.datum == "gcj02" and wgs84.period == gcj02.period
+    by_code = {s.code: s for s in wgs84.sites}
+    assert set(by_code) == {"P-EAST", "P-WEST"}
+    east = by_code["P-EAST"]
+    assert east.lon_lat == pytest.approx((121.47, 31.23)) and east.location_source == "project"
+    assert east.region_id == api.node("EAST") and east.region == "EAST"
+    assert isinstance(east.top_alerts, tuple) and isinstance(east.georef_warnings, tuple)
+    shifted = next(s for s in gcj02.sites if s.code == "P-EAST").lon_lat
+    metres = math.dist(
+        (shifted[0] * 111_320 * math.cos(math.radians(31.23)), shifted[1] * 110_574),
+        (121.47 * 111_320 * math.cos(math.radians(31.23)), 31.23 * 110_574),
+    )
+    assert 100 < metres < 1000, metres
+
+    async def regional(client: TwinClient):
+        return await client.portfolio_sites()
+
+    assert [s.code for s in _run(api, api.token("east"), regional).sites] == ["P-EAST"]

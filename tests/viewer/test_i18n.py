@@ -33,7 +33,7 @@ def test_every_key_the_pages_and_the_3d_overlays_use_is_in_the_catalogue() -> No
     for path in (VIEWER / "pages").glob("*.py"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8")))
         used |= set(re.findall(r"""_t\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8")))
-    for path in (VIEWER / "js" / "src").glob("*.js"):
+    for path in [*(VIEWER / "js" / "src").glob("*.js"), *(VIEWER / "components").glob("sitemap.js")]:
         used |= set(re.findall(r"labels(?:\(\))?\.([a-z_]+)", path.read_text(encoding="utf-8")))
     assert used, "the scan found nothing: the patterns are out of date"
     assert used - set(CATALOGUE) == set()
@@ -49,5 +49,18 @@ def test_every_key_the_pages_and_the_3d_overlays_use_is_in_the_catalogue() -> No
         "sort_": ["rank", "score", "alerts"],
         "alert_status_": ["open", "acknowledged", "resolved"],
         "improvement_status_": ["planned", "done", "checked"],
+        # the site map: where a location comes from, how a model was placed
+        "map_location_": ["project", "model", "none"],
+        "map_georef_": ["map_conversion", "site_reference", "project_site"],
     }.items():
         assert {prefix + n for n in names} <= set(CATALOGUE)
+
+
+def test_the_map_canvas_is_sent_every_word_it_shows() -> None:
+    """The canvas gets only ``MAP_LABELS`` (not the whole catalogue): each key its script
+    reads must be among them."""
+    from viewer.pages.sitemap import MAP_LABELS
+
+    script = (VIEWER / "components" / "sitemap.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"labels\(\)\.([a-z_]+)", script))
+    assert used and used <= set(MAP_LABELS) <= set(CATALOGUE)

@@ -28,7 +28,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from viewer.app import MODEL_PAGE, PAGE_PATHS, PORTFOLIO_PAGE
+from viewer.app import MAP_PAGE, MODEL_PAGE, PAGE_PATHS, PORTFOLIO_PAGE
 from viewer.app import mount_pages as mount_viewer_pages
 from viewer.client import TwinClient
 from viewer.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -119,15 +119,15 @@ def _session_principal(runtime: Runtime, scope: Scope) -> tuple[str, Principal] 
 
 
 def _home_page(runtime: Runtime, principal: Principal) -> str:
-    """Where "/" sends a logged-in user: HQ and regional users (a scope above one project:
-    admin, hq_viewer, regional_manager, a regional inspector) to the portfolio dashboard,
-    everyone on a project to its model page."""
+    """Where "/" sends a logged-in user: HQ users (admin, hq_viewer) to the site map — every
+    site in the country first; regional users (regional manager, regional inspector) to the
+    portfolio dashboard of their region; everyone on a project to its model page."""
     try:
         with runtime.sessions() as session:
             kind = orgs.get_node(session, principal.node_id).kind
     except DomainError:
         return MODEL_PAGE
-    return PORTFOLIO_PAGE if kind in (NodeKind.HQ, NodeKind.REGION) else MODEL_PAGE
+    return {NodeKind.HQ: MAP_PAGE, NodeKind.REGION: PORTFOLIO_PAGE}.get(kind, MODEL_PAGE)
 
 
 def _no_store(send: Send) -> Send:
@@ -160,6 +160,8 @@ def mount_pages(app: FastAPI, runtime: Runtime) -> None:
         secret_key=hmac.new(
             runtime.settings.secret_key.encode(), b"panel-sessions", hashlib.sha256
         ).hexdigest(),
+        map_tile_url=runtime.settings.map_tile_url,
+        map_tile_datum=runtime.settings.map_tile_datum,
     )
 
     @app.get("/", include_in_schema=False)

@@ -517,6 +517,7 @@ class PortfolioPage(pn.viewable.Viewer):
     # ---- layout ---------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.title = pn.pane.HTML("", margin=(4, 10), styles={"font-size": "18px", "font-weight": "600"})
+        self.map_link = pn.pane.HTML("", margin=(10, 6))
         self.period_select = pn.widgets.Select(width=120, css_classes=["erji-period"])
         self.region_select = pn.widgets.Select(width=180, css_classes=["erji-region"], visible=False)
         self.period_select.param.watch(self._on_period_choice, "value")
@@ -583,6 +584,7 @@ class PortfolioPage(pn.viewable.Viewer):
     def __panel__(self):
         header = page_header(
             self.title,
+            self.map_link,
             self.period_select,
             self.region_select,
             user_line=self.user_line,
@@ -670,8 +672,17 @@ class PortfolioPage(pn.viewable.Viewer):
             f"<small style='color:#6a7480'>{html.escape(t('projects_hint'))}</small>"
         )
         self.alerts_title.object = f"<b style='font-size:15px'>{html.escape(t('alert_feed'))}</b>"
+        self._link_map()
         self._show_user()
         self._render()
+
+    def _link_map(self) -> None:
+        """The site map, showing the same month and region in the same language."""
+        query = {"period": self.period, "region": self.region_id, "lang": self.lang}
+        href = "/viewer/map?" + "&".join(f"{k}={v}" for k, v in query.items() if v)
+        self.map_link.object = (
+            f"<a href='{html.escape(href)}' data-role='map-link'>{html.escape(self._t('map_link'))} →</a>"
+        )
 
     def _show_user(self) -> None:
         if self._me is not None:
@@ -802,6 +813,7 @@ class PortfolioPage(pn.viewable.Viewer):
     def _mirror_url(self) -> None:
         """The address bar names the month, region and language, so a link or a reload
         shows the same view (one way, page → URL: see ``viewer.app``)."""
+        self._link_map()
         location = pn.state.location
         if location is None:
             return
