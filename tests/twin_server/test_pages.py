@@ -49,7 +49,9 @@ def test_a_page_without_a_session_sends_the_browser_to_log_in(api) -> None:
         ("site", "/viewer/model"),
     ],
 )
-def test_home_is_the_map_for_hq_the_portfolio_for_regions_and_the_model_for_a_project(api, user, home) -> None:
+def test_home_is_the_map_for_hq_the_portfolio_for_regions_and_the_model_for_a_project(
+    api, user, home
+) -> None:
     cookie, _ = _session(api, user)
     response = api.client.get("/", headers={"Cookie": f"twin_session={cookie}"})
     assert response.status_code == 303 and response.headers["location"] == home
