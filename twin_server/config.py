@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # has changed (any KPI, alert or organisation change shows at once); a safety net
     # against clocks that disagree between server processes.
     portfolio_cache_seconds: float = Field(600.0, ge=0)
+    # Sensors: raw readings are kept this many days (older ones are refused on arrival and
+    # pruned), their minute and hour aggregates this many (minutes only as long as the raw
+    # readings they are made from); and the most readings one HTTP batch may carry.
+    sensor_retention_days: float = Field(90.0, gt=0)
+    sensor_aggregate_retention_days: float = Field(730.0, gt=0)
+    sensor_batch_max: int = Field(10_000, gt=0)
     # Project health: the weight of each dimension in the composite score (JSON in the
     # environment, e.g. TWIN_HEALTH_WEIGHTS='{"schedule":30,"quality":25,"safety":30,"other":15}'),
     # and which dimensions count towards the traffic light and the score (e.g. leave out

@@ -68,6 +68,8 @@ def build_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime
             sessions,
             every_s=settings.evaluation_interval_seconds,
             policy=settings.health_policy,
+            sensor_retention_days=settings.sensor_retention_days,
+            sensor_aggregate_retention_days=settings.sensor_aggregate_retention_days,
         ),
     )
     return Runtime(

@@ -264,6 +264,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "alert_kind_spi": {"zh": "进度绩效", "en": "Schedule performance"},
     "alert_kind_major_hazard_overdue": {"zh": "重大隐患逾期", "en": "Major hazard overdue"},
     "alert_kind_rework_rising": {"zh": "返工率连续上升", "en": "Rework rate rising"},
+    "alert_kind_sensor_threshold": {"zh": "监测超限", "en": "Sensor threshold"},
+    "alert_kind_sensor_offline": {"zh": "设备离线", "en": "Device offline"},
     "alert_acknowledge": {"zh": "确认", "en": "Acknowledge"},
     "alert_resolve": {"zh": "关闭…", "en": "Resolve…"},
     "alert_resolve_confirm": {"zh": "确定关闭", "en": "Resolve"},

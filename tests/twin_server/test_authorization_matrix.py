@@ -94,6 +94,7 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
         )
         issue, notice, photo = _issue_notice_photo(api, project, user)
         alert_id, alert_rule_id, action_id = _alert_rule_action(api, project)
+        point_id = _monitor_point(api, project)
         out[project] = {
             "alert_id": alert_id,
             "alert_rule_id": alert_rule_id,
@@ -109,8 +110,26 @@ def targets(api, tmp_path_factory, small_ifc) -> dict[str, dict[str, object]]:
             "document": "spatial",
             "schedule_id": schedule_id,
             "rule_id": rule.json()["id"],
+            "point_id": point_id,
         }
     return out
+
+
+def _monitor_point(api, project: str) -> int:
+    """A sensor device of the project and a monitor point of it."""
+    base = f"/api/projects/{api.node(project)}"
+    device = api.as_user(
+        "admin", "POST", f"{base}/sensor-devices", json={"code": "M-1", "device_type": "dust"}
+    )
+    assert device.status_code == 201, device.text
+    point = api.as_user(
+        "admin",
+        "POST",
+        f"{base}/monitor-points",
+        json={"device_id": device.json()["id"], "code": "PM-1", "metric": "pm25"},
+    )
+    assert point.status_code == 201, point.text
+    return point.json()["id"]
 
 
 def _alert_rule_action(api, project: str) -> tuple[int, int, int]:

@@ -741,3 +741,110 @@ class JobRunRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- sensors (IoT)
+
+
+class SensorDeviceRow(Base):
+    """A device on site (dust and noise monitor, crane, excavation inclinometer …) that
+    reports the readings of its monitor points. ``last_seen_at`` is its latest reading or
+    heartbeat; silent for more than ``heartbeat_timeout_s`` it is offline. ``lon``/``lat``:
+    where it stands (WGS-84), if surveyed."""
+
+    __tablename__ = "sensor_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    device_type: Mapped[str] = mapped_column(String(32))
+    serial: Mapped[str | None] = mapped_column(String(100))
+    protocol: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_timeout_s: Mapped[float] = mapped_column(Float)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "code", name="uq_sensor_devices_project_code"),)
+
+
+class MonitorPointRow(Base):
+    """What one device measures at one place (监测点), e.g. S-07 wall displacement. The
+    ``code`` is unique in the project and names the point in payloads and in the MQTT topic
+    ``twin/{project code}/{point code}``. The six bounds override the metric's defaults
+    (``domain.sensors.ThresholdOverrides``: null inherits, ±inf switches a bound off).
+
+    ``tier`` … ``evaluated_at`` are the point's state as the latest reading batch left it
+    (``domain.sensors.evaluate_point``: the tier in force and its trigger, the latest
+    reading), kept for fast reads and so that a long run keeps its trigger; the readings are
+    the truth and any state can be recomputed from them."""
+
+    __tablename__ = "monitor_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.node_id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("sensor_devices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(32))
+    warn_lower: Mapped[float | None] = mapped_column(Float)
+    warn_upper: Mapped[float | None] = mapped_column(Float)
+    alarm_lower: Mapped[float | None] = mapped_column(Float)
+    alarm_upper: Mapped[float | None] = mapped_column(Float)
+    control_lower: Mapped[float | None] = mapped_column(Float)
+    control_upper: Mapped[float | None] = mapped_column(Float)
+    persist_s: Mapped[float] = mapped_column(Float, default=0.0)
+    element_global_id: Mapped[str | None] = mapped_column(String(22))
+    space_global_id: Mapped[str | None] = mapped_column(String(22))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(8), default="ok")
+    tier_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    tier_value: Mapped[float | None] = mapped_column(Float)
+    tier_bound: Mapped[float | None] = mapped_column(Float)
+    tier_side: Mapped[str | None] = mapped_column(String(8))
+    exceeding_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_value: Mapped[float | None] = mapped_column(Float)
+    last_ts: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    evaluated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("project_id", "code", name="uq_monitor_points_project_code"),)
+
+
+class SensorReadingRow(Base):
+    """One value of a point at an instant (UTC). The key (point, ts) makes ingest
+    idempotent: a replayed batch writes nothing, a corrected value replaces the stored one
+    (last write wins). Kept for ``sensor_retention_days``; the aggregates outlive it."""
+
+    __tablename__ = "sensor_readings"
+
+    point_id: Mapped[int] = mapped_column(
+        ForeignKey("monitor_points.id", ondelete="CASCADE"), primary_key=True
+    )
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    quality: Mapped[str] = mapped_column(String(8), default="good")
+
+
+class SensorAggregateRow(Base):
+    """A point's readings per UTC minute or hour (``bad`` ones left out): count, min, max,
+    mean and the last value, for charts over long ranges. Minutes are recomputed from the
+    raw readings of each minute a batch touches, hours rolled up from their minutes."""
+
+    __tablename__ = "sensor_aggregates"
+
+    point_id: Mapped[int] = mapped_column(
+        ForeignKey("monitor_points.id", ondelete="CASCADE"), primary_key=True
+    )
+    bucket: Mapped[str] = mapped_column(String(8), primary_key=True)  # "minute" | "hour"
+    bucket_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    mean: Mapped[float] = mapped_column(Float)
+    last: Mapped[float] = mapped_column(Float)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -49,6 +49,10 @@ class RuleKind(StrEnum):
     SPI = "spi"
     MAJOR_HAZARD_OVERDUE = "major_hazard_overdue"
     REWORK_RISING = "rework_rising"
+    # Sensor alerts (domain.sensors): raised per reading batch by services.sensors, never
+    # from a project's facts; a rule of these kinds only says whether, and for which scope.
+    SENSOR_THRESHOLD = "sensor_threshold"
+    SENSOR_OFFLINE = "sensor_offline"
 
 
 #: The parameters each kind reads (all numbers): the rule is refused without them. SPI needs
@@ -59,6 +63,9 @@ RULE_PARAMS: Mapping[RuleKind, tuple[str, ...]] = {
     RuleKind.SPI: ("red_below", "yellow_below"),  # SPI: RED when spi < red_below, else YELLOW < yellow_below
     RuleKind.MAJOR_HAZARD_OVERDUE: (),
     RuleKind.REWORK_RISING: ("min_lots", "weeks"),  # accepted lots per week; length of the rising run
+    # The thresholds and persistence live on each monitor point, the heartbeat on each device.
+    RuleKind.SENSOR_THRESHOLD: (),
+    RuleKind.SENSOR_OFFLINE: (),
 }
 
 
@@ -136,6 +143,13 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
     AlertRule(
         "rework_rising", RuleKind.REWORK_RISING, "/", {"min_lots": 5, "weeks": 3}, Light.YELLOW, _DAY_MINUTES
     ),
+    # A monitor point's tier in force (scenario 15): the level follows the tier (预警 YELLOW,
+    # 报警 and 控制 RED), not the rule. The persistence window is the debounce, so a tier that
+    # ended by itself fires again at the next persisted breach; the cooldown only holds off
+    # an alert a person resolved by hand while its tier still held, and never a higher tier.
+    AlertRule("sensor_threshold", RuleKind.SENSOR_THRESHOLD, "/", {}, Light.RED, _DAY_MINUTES),
+    # A device silent past its heartbeat timeout (domain.md §1.5: its own alert type).
+    AlertRule("sensor_offline", RuleKind.SENSOR_OFFLINE, "/", {}, Light.YELLOW, _DAY_MINUTES),
 )
 
 
@@ -196,6 +210,9 @@ def evaluate_rules(
       ``as_of``'s week has fewer than ``min_lots`` accepted lots (the current week is still
       filling: a half-week does not clear a trend, a counted week that breaks it does).
       Value: the latest week's rate.
+    * ``sensor_threshold``, ``sensor_offline``: nothing here. They are judged from readings
+      and heartbeats (``domain.sensors.point_alert_candidates``, per reading batch and in
+      the periodic round), not from the facts.
     """
     if not _is_path(project_path):
         raise InvalidInput(f"'{project_path}' is not an organisation path like '/1/4/17/'")
@@ -356,12 +373,20 @@ def _rework_rising(
     return found
 
 
+def _from_readings(
+    rule: AlertRule, facts: ProjectFacts, kpis: Mapping[str, float | None]
+) -> list[AlertCandidate]:
+    return []
+
+
 _EVALUATORS = {
     RuleKind.TASK_DELAY: _task_delay,
     RuleKind.MILESTONE_DELAY: _milestone_delay,
     RuleKind.SPI: _spi,
     RuleKind.MAJOR_HAZARD_OVERDUE: _major_hazard_overdue,
     RuleKind.REWORK_RISING: _rework_rising,
+    RuleKind.SENSOR_THRESHOLD: _from_readings,
+    RuleKind.SENSOR_OFFLINE: _from_readings,
 }
 
 
@@ -491,10 +516,15 @@ def alert_text(alert: AlertCandidate | tuple[RuleKind | str, Mapping[str, object
     ``"en-GB"`` … accepted), naming the subject and the numbers that matter, e.g.
     ``任务「F5 楼板浇筑」滞后 6 天（超过 5 天）`` / ``Task 'F5 slab pour' is 6 days late (over 5)``.
     ``alert`` is a candidate or ``(kind, facts)`` as stored. The project's name is not in the
-    facts: the caller prefixes it where the reader cannot tell."""
+    facts: the caller prefixes it where the reader cannot tell. Sensor alerts are worded by
+    ``domain.sensors.sensor_alert_text``."""
     kind, f = (alert.kind, alert.facts) if isinstance(alert, AlertCandidate) else alert
     kind = RuleKind(kind)
     zh = _language(lang) == "zh"
+    if kind in (RuleKind.SENSOR_THRESHOLD, RuleKind.SENSOR_OFFLINE):
+        from .sensors import sensor_alert_text  # domain.sensors builds on this module
+
+        return sensor_alert_text((kind.value, f), lang)
     if kind in (RuleKind.TASK_DELAY, RuleKind.MILESTONE_DELAY):
         name, days = f["task_name"], _num(f["delay_days"])
         milestone = bool(f.get("is_milestone"))

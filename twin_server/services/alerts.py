@@ -22,6 +22,7 @@ from ..db.orm import AlertRow, AlertRuleRow, JobRunRow, OrgNodeRow, UserRow
 from ..domain.alerts import (
     DEFAULT_RULES,
     RULE_PARAMS,
+    AlertPlan,
     AlertRule,
     OpenAlert,
     RuleKind,
@@ -35,10 +36,12 @@ from ..domain.model import Principal
 from .portfolio import gather_facts, period_of, previous_period, recompute_kpis, store_kpis
 
 __all__ = [
+    "SENSOR_KINDS",
     "AlertRecord",
     "EvaluationReport",
     "RuleRecord",
     "acknowledge_alert",
+    "apply_alert_plan",
     "claim_periodic_run",
     "create_rule",
     "ensure_default_rules",
@@ -51,6 +54,11 @@ __all__ = [
 ]
 
 LIVE = ("open", "acknowledged")
+
+#: Rule kinds judged from readings by ``services.sensors`` (per batch, and for offline
+#: devices in the periodic round). The project evaluation below neither runs them nor
+#: resolves their alerts, and the sensor service touches no other kind's alerts.
+SENSOR_KINDS = (RuleKind.SENSOR_THRESHOLD.value, RuleKind.SENSOR_OFFLINE.value)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -256,13 +264,14 @@ def evaluate_alerts(
     (then ``project_ids`` is not read). Safe to run twice at once: the open-alert key keeps
     one per (rule, subject)."""
     ensure_default_rules(session)
-    rules = _rules(session)
+    rules = [(row, rule) for row, rule in _rules(session) if rule.kind.value not in SENSOR_KINDS]
     by_code = {rule.code: row for row, rule in rules}
     cooldowns = {rule.code: rule.cooldown_minutes for _, rule in rules}
     longest = max(cooldowns.values(), default=0)
     if facts is None:
         facts = gather_facts(session, period=period_of(today), today=today, project_ids=project_ids)
     existing = _existing(session, list(facts), since=now - dt.timedelta(minutes=longest))
+    rule_ids = {code: row.id for code, row in by_code.items()}
     created = updated = resolved = 0
     for pid, (source, project_facts) in facts.items():
         kpis = compute_kpis(project_facts)
@@ -270,49 +279,10 @@ def evaluate_alerts(
             [rule for _, rule in rules], project_path=source.path, facts=project_facts, kpis=kpis
         )
         plan = reconcile(candidates, existing.get(pid, []), now=now, cooldown_minutes=cooldowns)
-        for candidate in plan.create:
-            rule_row = by_code[candidate.rule_code]
-            session.add(
-                AlertRow(
-                    rule_id=rule_row.id,
-                    project_id=pid,
-                    subject_type=candidate.subject_type,
-                    subject_key=candidate.subject_key[:200],
-                    level=candidate.level.value,
-                    value=candidate.value,
-                    facts_json=json.dumps(
-                        dict(candidate.facts), ensure_ascii=False, sort_keys=True, default=str
-                    ),
-                    message_zh=alert_text(candidate, "zh"),
-                    message_en=alert_text(candidate, "en"),
-                    status="open",
-                    open_key=_open_key(rule_row.id, pid, candidate.subject_key),
-                    opened_at=now,
-                    updated_at=now,
-                )
-            )
-        escalated = set(plan.escalated)
-        for alert_id, candidate in plan.update:
-            row = session.get(AlertRow, alert_id)
-            if alert_id in escalated and row.status == "acknowledged":
-                row.status = "open"  # worse than when it was acknowledged: it needs eyes again
-            row.level = candidate.level.value
-            row.value = candidate.value
-            row.facts_json = json.dumps(
-                dict(candidate.facts), ensure_ascii=False, sort_keys=True, default=str
-            )
-            row.message_zh = alert_text(candidate, "zh")
-            row.message_en = alert_text(candidate, "en")
-            row.updated_at = now
-        for alert_id in plan.resolve:
-            row = session.get(AlertRow, alert_id)
-            row.status = "resolved"
-            row.open_key = None
-            row.resolved_at = row.updated_at = now
-            row.resolution = "the condition no longer holds"
-        created += len(plan.create)
-        updated += len(plan.update)
-        resolved += len(plan.resolve)
+        written = apply_alert_plan(session, plan, project_id=pid, rule_ids=rule_ids, now=now)
+        created += written[0]
+        updated += written[1]
+        resolved += written[2]
     try:
         session.commit()
     except IntegrityError:
@@ -320,6 +290,57 @@ def evaluate_alerts(
         session.rollback()
         return EvaluationReport(len(facts), 0, 0, 0)
     return EvaluationReport(len(facts), created, updated, resolved)
+
+
+def apply_alert_plan(
+    session: Session, plan: AlertPlan, *, project_id: int, rule_ids: Mapping[str, int], now: dt.datetime
+) -> tuple[int, int, int]:
+    """Write what ``reconcile`` planned for one project's alerts: new ones opened, changed
+    ones updated (an acknowledged one that got worse is open again), ended ones resolved;
+    messages in zh and en. ``rule_ids``: rule code → rule row id. Returns (created, updated,
+    resolved); the caller commits (and catches the ``IntegrityError`` of a concurrent
+    duplicate)."""
+    for candidate in plan.create:
+        rule_id = rule_ids[candidate.rule_code]
+        session.add(
+            AlertRow(
+                rule_id=rule_id,
+                project_id=project_id,
+                subject_type=candidate.subject_type,
+                subject_key=candidate.subject_key[:200],
+                level=candidate.level.value,
+                value=candidate.value,
+                facts_json=_facts_json(candidate.facts),
+                message_zh=alert_text(candidate, "zh"),
+                message_en=alert_text(candidate, "en"),
+                status="open",
+                open_key=_open_key(rule_id, project_id, candidate.subject_key),
+                opened_at=now,
+                updated_at=now,
+            )
+        )
+    escalated = set(plan.escalated)
+    for alert_id, candidate in plan.update:
+        row = session.get(AlertRow, alert_id)
+        if alert_id in escalated and row.status == "acknowledged":
+            row.status = "open"  # worse than when it was acknowledged: it needs eyes again
+        row.level = candidate.level.value
+        row.value = candidate.value
+        row.facts_json = _facts_json(candidate.facts)
+        row.message_zh = alert_text(candidate, "zh")
+        row.message_en = alert_text(candidate, "en")
+        row.updated_at = now
+    for alert_id in plan.resolve:
+        row = session.get(AlertRow, alert_id)
+        row.status = "resolved"
+        row.open_key = None
+        row.resolved_at = row.updated_at = now
+        row.resolution = "the condition no longer holds"
+    return len(plan.create), len(plan.update), len(plan.resolve)
+
+
+def _facts_json(facts: Mapping[str, object]) -> str:
+    return json.dumps(dict(facts), ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _open_key(rule_id: int, project_id: int, subject_key: str) -> str:
@@ -336,6 +357,7 @@ def _existing(
         .join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
         .where(
             AlertRow.project_id.in_(list(project_ids)),
+            AlertRuleRow.kind.not_in(SENSOR_KINDS),
             or_(AlertRow.status.in_(LIVE), AlertRow.resolved_at >= since),
         )
         .order_by(AlertRow.id)
@@ -386,10 +408,14 @@ def evaluate_projects(
     policy: HealthPolicy = DEFAULT_HEALTH_POLICY,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
+    sensor_retention_days: float | None = None,
+    sensor_aggregate_retention_days: float | None = None,
 ) -> None:
     """The evaluation job. For given projects (after a change): this month's KPIs and their
     alerts. For all (``None``, the periodic round, run by one process per round): this and
-    last month's KPIs (a month that has ended is frozen) and every project's alerts."""
+    last month's KPIs (a month that has ended is frozen), every project's alerts, the
+    sensor devices gone silent (``services.sensors.evaluate_offline``) and, when the two
+    retentions (days) are given, sensor readings and aggregates past them pruned."""
     now = now or dt.datetime.now(dt.UTC)
     today = today or dt.date.today()
     current = period_of(today)
@@ -404,6 +430,18 @@ def evaluate_projects(
         store_kpis(session, period=current, facts=facts, today=today, policy=policy)
         session.commit()
         evaluate_alerts(session, today=today, now=now, facts=facts)
+        if project_ids is None:
+            # Imported here: services.sensors writes its alerts through this module.
+            from . import sensors
+
+            sensors.evaluate_offline(session, now=now)
+            if sensor_retention_days is not None and sensor_aggregate_retention_days is not None:
+                sensors.prune_readings(
+                    session,
+                    now=now,
+                    retention_days=sensor_retention_days,
+                    aggregate_retention_days=sensor_aggregate_retention_days,
+                )
 
 
 # --------------------------------------------------------------------------- the feed

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from ..db.orm import (
     AlertRow,
+    AlertRuleRow,
     ElementTaskRow,
     ImprovementActionRow,
     InspectionLotRow,
@@ -55,7 +56,7 @@ from ..db.orm import (
     TaskProgressRow,
     UserRow,
 )
-from ..domain.alerts import MAX_REWORK_WEEKS
+from ..domain.alerts import MAX_REWORK_WEEKS, RuleKind
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.fourd import ElementDates, TaskDates, day_number, task_delay_days
 from ..domain.kpis import (
@@ -487,6 +488,49 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+#: A control-level (控制) sensor alarm unacknowledged for longer than this turns the
+#: project's "other" dimension RED (domain.md §3.8).
+CONTROL_UNACKED_AFTER = dt.timedelta(minutes=30)
+
+
+def _alarm_facts(session: Session, project_ids: Sequence[int], at: dt.datetime) -> dict[int, tuple[int, int]]:
+    """Per project, (open alarms, control alarms unacknowledged for over 30 minutes) at
+    ``at``: the sensor threshold alerts at 报警 or 控制 (RED; a 预警 is a warning, not an
+    alarm) open then. A control alarm counts from when its tier came into force (the
+    alert's ``since``); it is unacknowledged while open, or if acknowledged after ``at``.
+    For a past ``at`` the level and tier are the alert's latest."""
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in session.connection().execute(
+        select(
+            AlertRow.project_id,
+            AlertRow.status,
+            AlertRow.opened_at,
+            AlertRow.acknowledged_at,
+            AlertRow.resolved_at,
+            AlertRow.updated_at,
+            AlertRow.facts_json,
+        )
+        .join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
+        .where(
+            AlertRow.project_id.in_(list(project_ids)),
+            AlertRuleRow.kind == RuleKind.SENSOR_THRESHOLD.value,
+            AlertRow.level == Light.RED.value,
+            AlertRow.opened_at <= at,
+            or_(AlertRow.resolved_at.is_(None), AlertRow.resolved_at > at),
+        )
+    ):
+        counts = out[row.project_id]
+        counts[0] += 1
+        facts = json.loads(row.facts_json)
+        if facts.get("tier") != "control":
+            continue
+        since = dt.datetime.fromisoformat(facts["since"]) if facts.get("since") else _utc(row.updated_at)
+        acknowledged = row.acknowledged_at is not None and _utc(row.acknowledged_at) <= at
+        if (row.status == "open" or not acknowledged) and at - _utc(since) > CONTROL_UNACKED_AFTER:
+            counts[1] += 1
+    return {pid: (open_alarms, unacked) for pid, (open_alarms, unacked) in out.items()}
+
+
 def gather_facts(
     session: Session, *, period: str, today: dt.date, project_ids: Sequence[int] | None = None
 ) -> dict[int, tuple[_Source, ProjectFacts]]:
@@ -498,6 +542,13 @@ def gather_facts(
     schedules = _schedules(session, sources)
     issues = _issue_facts(session, ids, start)
     lots = _lot_facts(session, ids, start, as_of)
+    now = dt.datetime.now(dt.UTC)
+    moment = (
+        now
+        if as_of >= today
+        else min(now, dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.UTC))
+    )
+    alarms = _alarm_facts(session, ids, moment)
     return {
         pid: (
             source,
@@ -511,6 +562,8 @@ def gather_facts(
                 issues=tuple(issues.get(pid, ())),
                 lots=tuple(lots.get(pid, ())),
                 has_schedule=bool(pid in schedules and schedules[pid].keys),
+                open_alarms=alarms.get(pid, (0, 0))[0],
+                control_alarms_unacked=alarms.get(pid, (0, 0))[1],
             ),
         )
         for pid, source in sources.items()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import auth, elements, geometry, health, issues, models, org, portfolio, schedules
+from . import auth, elements, geometry, health, issues, models, org, portfolio, schedules, sensors
 
 #: Every router of the API, in the order they are mounted.
 ROUTERS = (
@@ -14,5 +14,6 @@ ROUTERS = (
     schedules.router,
     issues.router,
     portfolio.router,
+    sensors.router,
     health.router,
 )
