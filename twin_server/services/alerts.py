@@ -34,6 +34,7 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.kpis import DEFAULT_HEALTH_POLICY, HealthPolicy, Light, compute_kpis
 from ..domain.model import Principal
 from .portfolio import gather_facts, period_of, previous_period, recompute_kpis, store_kpis
+from .store import commit_or_conflict
 
 __all__ = [
     "SENSOR_KINDS",
@@ -184,11 +185,7 @@ def create_rule(
         created_by_id=user_id,
     )
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"a rule with the code {code!r} exists already", code="duplicate_rule") from None
+    commit_or_conflict(session, f"a rule with the code {code!r} exists already", code="duplicate_rule")
     return _rule_record(session, row)
 
 

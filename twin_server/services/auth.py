@@ -7,14 +7,14 @@ import threading
 import time
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.orm import LoginFailureRow, OrgNodeRow, UserRow
 from ..domain.access import Role
-from ..domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, RateLimited
+from ..domain.errors import InvalidInput, NotAuthenticated, NotFound, RateLimited
 from ..domain.model import Principal
 from ..security import hash_password, verify_password
+from .store import commit_or_conflict
 
 __all__ = [
     "PrincipalCache",
@@ -59,11 +59,7 @@ def create_user(
         node_id=node.id,
     )
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"the user name {username!r} is taken") from None
+    commit_or_conflict(session, f"the user name {username!r} is taken")
     return Principal(row.id, row.username, row.display_name, role, node.id, node.path)
 
 

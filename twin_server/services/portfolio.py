@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import and_, delete, func, not_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.orm import (
@@ -79,6 +78,7 @@ from ..domain.model import Principal
 from ..domain.revisions import Processing, RevisionState
 from ..domain.schedules import TaskInfo
 from . import schedules as schedule_service
+from .store import commit_or_conflict
 
 __all__ = [
     "PortfolioSummary",
@@ -1200,11 +1200,7 @@ def add_lot(
         recorded_by_id=user_id,
     )
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"another attempt of lot {code} was recorded at the same moment; try again") from None
+    commit_or_conflict(session, f"another attempt of lot {code} was recorded at the same moment; try again")
     return _lot(row)
 
 

@@ -14,6 +14,7 @@ from ..db.orm import ModelRow, RevisionRow, UserRow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import ModelInfo, Placement, RevisionInfo
 from ..domain.revisions import Processing, RevisionState, check_transition
+from .store import commit_or_conflict
 
 __all__ = [
     "accept_upload",
@@ -43,11 +44,7 @@ def create_model(
         raise InvalidInput("the model needs a name")
     row = ModelRow(project_id=project_id, name=name, discipline=discipline, created_by_id=user_id)
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(f"the project already has a model named {name!r}") from None
+    commit_or_conflict(session, f"the project already has a model named {name!r}")
     return _model(row)
 
 

@@ -87,6 +87,7 @@ from ..domain.sensors import (
 )
 from ..domain.sensors import element_states as _element_states
 from .alerts import LIVE, apply_alert_plan, ensure_default_rules
+from .store import commit_or_conflict
 
 __all__ = [
     "DEFAULT_HEARTBEAT_TIMEOUT_S",
@@ -297,13 +298,9 @@ def register_device(
         lat=lat,
     )
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(
-            f"a device with the code {code!r} exists in this project", code="duplicate_device"
-        ) from None
+    commit_or_conflict(
+        session, f"a device with the code {code!r} exists in this project", code="duplicate_device"
+    )
     return _device(row)
 
 
@@ -369,13 +366,9 @@ def register_point(
         **{field: getattr(overrides, field) for field in _OVERRIDES},
     )
     session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(
-            f"a point with the code {code!r} exists in this project", code="duplicate_point"
-        ) from None
+    commit_or_conflict(
+        session, f"a point with the code {code!r} exists in this project", code="duplicate_point"
+    )
     return _point(row, device)
 
 
