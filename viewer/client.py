@@ -14,7 +14,9 @@ JSON stops here: callers get the dataclasses below.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +34,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "PhotoItem",
+    "PointState",
     "PortfolioSites",
     "PortfolioSummary",
     "ProjectHealth",
@@ -41,14 +44,18 @@ __all__ = [
     "PropertyGroup",
     "RankedProject",
     "Ranking",
+    "ReadingSeries",
     "Reason",
     "RegionRanking",
     "RegionRollup",
     "RevisionRef",
     "ScheduleRef",
+    "SensorStates",
+    "SeriesPoint",
     "ServerError",
     "SiteAlert",
     "TaskRow",
+    "Thresholds",
     "TrendPoint",
     "TwinClient",
     "UserRef",
@@ -395,6 +402,151 @@ class PortfolioSites:
     period: str
     datum: str  # what the coordinates are in: wgs84, gcj02 or bd09
     sites: tuple[ProjectSite, ...]
+
+
+# ---- IoT monitoring (sensors) --------------------------------------------------------
+# Conditions (the viewer's colours) are the server's strings: no_data, ok, offline, warn,
+# alarm, control; tiers are ok, warn, alarm, control. Times are aware (UTC from the server).
+
+
+@dataclass(frozen=True, slots=True)
+class PointState:
+    """One monitor point as it was at the moment asked for (now, or a past one)."""
+
+    point_id: int
+    code: str
+    name: str | None
+    metric: str
+    unit: str
+    device_code: str
+    element_global_id: str | None
+    condition: str
+    tier: str  # the tier in force
+    since: dt.datetime | None  # when it came into force
+    value: float | None  # the reading that brought it into force
+    latest_value: float | None
+    latest_ts: dt.datetime | None
+    pending: str | None  # a higher tier reached but not held long enough yet
+    offline: bool
+    last_seen: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SensorStates:
+    at: dt.datetime
+    live: bool  # True: now; False: recomputed for a past moment
+    elements: dict[str, str]  # element GlobalId -> worst condition of its points
+    points: tuple[PointState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """(lower, upper) per tier; None: no bound on that side."""
+
+    warn: tuple[float | None, float | None]
+    alarm: tuple[float | None, float | None]
+    control: tuple[float | None, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One reading (``low == high == value``) or one bucket (min, mean, max)."""
+
+    ts: dt.datetime  # the reading's time, or the bucket's start
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingSeries:
+    point_id: int
+    code: str
+    metric: str
+    unit: str
+    bucket: str  # raw, minute or hour
+    start: dt.datetime
+    end: dt.datetime
+    thresholds: Thresholds
+    night_thresholds: Thresholds | None  # noise: the limits 22:00–06:00 China time
+    points: tuple[SeriesPoint, ...]
+    truncated: bool
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None (no bound, "off", or an infinity however it was written)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _thresholds(r: dict[str, Any] | None) -> Thresholds | None:
+    if not r:
+        return None
+
+    def pair(name: str) -> tuple[float | None, float | None]:
+        bounds = r.get(name) or {}
+        return _number(bounds.get("lower")), _number(bounds.get("upper"))
+
+    return Thresholds(warn=pair("warn"), alarm=pair("alarm"), control=pair("control"))
+
+
+def _point_state(r: dict[str, Any]) -> PointState:
+    return PointState(
+        point_id=int(r["point_id"]),
+        code=r["code"],
+        name=r.get("name"),
+        metric=r["metric"],
+        unit=r.get("unit") or "",
+        device_code=r.get("device_code") or "",
+        element_global_id=r.get("element_global_id"),
+        condition=r["condition"],
+        tier=r.get("tier") or "ok",
+        since=_when(r.get("since")),
+        value=_number(r.get("value")),
+        latest_value=_number(r.get("latest_value")),
+        latest_ts=_when(r.get("latest_ts")),
+        pending=r.get("pending"),
+        offline=bool(r.get("offline")),
+        last_seen=_when(r.get("last_seen")),
+    )
+
+
+def _series(r: dict[str, Any]) -> ReadingSeries:
+    if r["bucket"] == "raw":
+        points = tuple(
+            SeriesPoint(
+                dt.datetime.fromisoformat(x["ts"]), float(x["value"]), float(x["value"]), float(x["value"])
+            )
+            for x in r.get("readings") or ()
+        )
+    else:
+        points = tuple(
+            SeriesPoint(
+                dt.datetime.fromisoformat(a["bucket_start"]),
+                float(a["mean"]),
+                float(a["min"]),
+                float(a["max"]),
+            )
+            for a in r.get("aggregates") or ()
+        )
+    return ReadingSeries(
+        point_id=int(r["point_id"]),
+        code=r["code"],
+        metric=r["metric"],
+        unit=r.get("unit") or "",
+        bucket=r["bucket"],
+        start=dt.datetime.fromisoformat(r["start"]),
+        end=dt.datetime.fromisoformat(r["end"]),
+        thresholds=_thresholds(r.get("thresholds")) or Thresholds((None, None), (None, None), (None, None)),
+        night_thresholds=_thresholds(r.get("night_thresholds")),
+        points=points,
+        truncated=bool(r.get("truncated")),
+    )
 
 
 def _site(feature: dict[str, Any]) -> ProjectSite:
@@ -762,6 +914,55 @@ class TwinClient:
     @staticmethod
     def fourd_url(project_id: int, revision_id: int, schedule_id: int) -> str:
         return f"/api/projects/{project_id}/revisions/{revision_id}/4d?schedule={schedule_id}"
+
+    async def element_rows(self, project_id: int, revision_id: int, global_ids) -> dict[str, int]:
+        """GLB element-table row of each of these elements in the revision; elements the
+        revision lacks, or that have no geometry, are left out. A few requests at a time."""
+        gate = asyncio.Semaphore(8)
+
+        async def row(global_id: str) -> tuple[str, int | None]:
+            path = f"/api/projects/{project_id}/revisions/{revision_id}/elements/{quote(global_id, safe='')}"
+            async with gate:
+                try:
+                    record = await self._get(path)
+                except NotFound:
+                    return global_id, None
+            index = record.get("glb_index")
+            return global_id, index if isinstance(index, int) and not isinstance(index, bool) else None
+
+        found = await asyncio.gather(*(row(g) for g in dict.fromkeys(global_ids)))
+        return {g: i for g, i in found if i is not None and i >= 0}
+
+    # ---- IoT monitoring ---------------------------------------------------------------
+    async def sensor_states(self, project_id: int, *, at: dt.datetime | None = None) -> SensorStates:
+        """Every monitor point's state and each linked element's worst condition, now
+        (``at`` None) or as it was at ``at`` (an aware datetime: time travel)."""
+        r = await self._get(f"/api/projects/{project_id}/sensor-states", at=at)
+        return SensorStates(
+            at=dt.datetime.fromisoformat(r["at"]),
+            live=bool(r["live"]),
+            elements={str(k): str(v) for k, v in (r.get("elements") or {}).items()},
+            points=tuple(_point_state(p) for p in r.get("points") or ()),
+        )
+
+    async def point_readings(
+        self,
+        project_id: int,
+        point_id: int,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        bucket: str = "minute",
+    ) -> ReadingSeries:
+        """A point's readings (``raw``) or aggregates (``minute``, ``hour``) from ``start``
+        to ``end``, oldest first, with its threshold bands."""
+        r = await self._get(
+            f"/api/projects/{project_id}/monitor-points/{point_id}/readings",
+            start=start,
+            end=end,
+            bucket=bucket,
+        )
+        return _series(r)
 
     # ---- the regional layer ---------------------------------------------------------
     async def portfolio_summary(self, period: str | None = None) -> PortfolioSummary:

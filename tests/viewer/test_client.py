@@ -267,3 +267,88 @@ def test_the_map_sites_through_the_client(api) -> None:  # noqa: F811
         return await client.portfolio_sites()
 
     assert [s.code for s in _run(api, api.token("east"), regional).sites] == ["P-EAST"]
+
+
+def test_the_sensors_through_the_client(api, site) -> None:  # noqa: F811
+    """What the sensors panel reads: every point's state now and at a past moment, the
+    element rows its colours are painted on, and a point's readings with their bands."""
+    project_id = api.node("P-EAST")
+    revision_id = site["revision"]["id"]
+    walls = api.as_user(
+        "admin",
+        "GET",
+        f"/api/projects/{project_id}/revisions/{revision_id}/elements",
+        params={"ifc_class": "IfcWall"},
+    ).json()["items"]
+    wall = walls[0]
+    device = api.as_user(
+        "admin",
+        "POST",
+        f"/api/projects/{project_id}/sensor-devices",
+        json={"code": "CLIENT-INC", "device_type": "excavation", "heartbeat_timeout_s": 5 * 86_400},
+    ).json()
+    point = api.as_user(
+        "admin",
+        "POST",
+        f"/api/projects/{project_id}/monitor-points",
+        json={
+            "device_id": device["id"],
+            "code": "CLIENT-S1",
+            "metric": "displacement",
+            "element_global_id": wall["global_id"],
+            "warn_upper": 20,
+            "alarm_upper": 30,
+            "control_upper": "off",
+            "alarm_lower": -30,
+        },
+    )
+    assert point.status_code == 201, point.text
+    point = point.json()
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    readings = [
+        {"point": "CLIENT-S1", "ts": (now - dt.timedelta(hours=h)).isoformat(), "value": 5.0}
+        for h in (30, 29, 28)
+    ]
+    readings += [
+        {"point": "CLIENT-S1", "ts": (now - dt.timedelta(minutes=m)).isoformat(), "value": 33.0}
+        for m in (20, 10)
+    ]
+    sent = api.as_user("site", "POST", f"/api/projects/{project_id}/readings", json=readings)
+    assert sent.status_code == 200, sent.text
+    before = now - dt.timedelta(hours=27)
+
+    async def read(client: TwinClient):
+        live = await client.sensor_states(project_id)
+        past = await client.sensor_states(
+            project_id, at=before.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        )
+        rows = await client.element_rows(project_id, revision_id, [wall["global_id"], "0" * 22])
+        minutes = await client.point_readings(
+            project_id, point["id"], start=now - dt.timedelta(hours=24), end=now, bucket="minute"
+        )
+        raw = await client.point_readings(
+            project_id, point["id"], start=now - dt.timedelta(days=2), end=now, bucket="raw"
+        )
+        return live, past, rows, minutes, raw
+
+    live, past, rows, minutes, raw = _run(api, api.token("bim"), read)
+    assert live.live and not past.live and past.at == before
+    assert live.elements[wall["global_id"]] == "alarm" and past.elements[wall["global_id"]] == "ok"
+    state = next(p for p in live.points if p.point_id == point["id"])
+    assert (state.code, state.metric, state.unit, state.device_code) == (
+        "CLIENT-S1",
+        "displacement",
+        "mm",
+        "CLIENT-INC",
+    )
+    assert state.condition == "alarm" and state.tier == "alarm" and state.value == 33.0
+    assert state.since == now - dt.timedelta(minutes=20) and state.latest_value == 33.0
+    assert state.element_global_id == wall["global_id"] and not state.offline
+    assert rows == {wall["global_id"]: wall["glb_index"]}  # the unknown GlobalId is left out
+    assert minutes.bucket == "minute" and minutes.unit == "mm" and minutes.code == "CLIENT-S1"
+    assert [(p.value, p.low, p.high) for p in minutes.points] == [(33.0, 33.0, 33.0)] * 2
+    assert minutes.thresholds.warn[1] == 20.0 and minutes.thresholds.alarm == (-30.0, 30.0)
+    assert minutes.thresholds.control[1] is None  # "off": no bound
+    assert minutes.night_thresholds is None and not minutes.truncated
+    assert [p.value for p in raw.points] == [5.0, 5.0, 5.0, 33.0, 33.0]
+    assert raw.points[0].ts == now - dt.timedelta(hours=30)

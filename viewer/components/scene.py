@@ -8,8 +8,10 @@ same pre-built file, ``--dev``/autoreload cannot fall back to a CDN import map.
 Python owns the state below; the browser fetches the GLB, the 4D payload and the defects
 payload itself by URL (never through the websocket), computes the 4D status for the day,
 and writes back only what the user did (``selected_global_id`` with ``picked_point_m``,
-``camera``, ``selected_issue``, ``day``, ``playing``) and what the GLB said
-(``storey_names``, ``element_count``, ``load_error``).
+``camera``, ``selected_issue``, ``selected_point``, ``day``, ``playing``) and what the GLB
+said (``storey_names``, ``element_count``, ``load_error``). The sensor colours come as one
+byte per element (``sensor_conditions``, built by ``viewer.pages.sensors``); the only thing
+the browser works out for them is where a sensor pin sits on its element.
 
 Frames: every point and camera that crosses between Python and the browser is in the IFC
 project world frame (Z up, metres), which is BCF's frame and the same for every revision of
@@ -45,9 +47,10 @@ class ModelScene(JSComponent):
     )
     color_mode = param.Selector(
         default="status",
-        objects=["status", "class", "storey", "original", "custom", "defects"],
+        objects=["status", "class", "storey", "original", "custom", "defects", "sensors"],
         doc="What colours the elements; 'custom' paints `element_colors`, 'defects' the "
-        "`defects_url` payload (original colours until it arrives).",
+        "`defects_url` payload, 'sensors' the `sensor_conditions` bytes (original colours until "
+        "they arrive).",
     )
     not_started = param.Selector(
         default="ghost", objects=["ghost", "hidden"], doc="How 4D mode draws elements not started yet."
@@ -63,6 +66,30 @@ class ModelScene(JSComponent):
         "element row, the worst live issue's severity (0 none, 1 minor, 2 major, 3 critical). Fetched "
         "again whenever the URL changes (append a version query to refresh); a payload whose length is "
         "not the element count is not painted and sets `load_error`.",
+    )
+    sensor_conditions = param.Bytes(
+        default=b"",
+        doc="Sensors mode: one byte per GLB element row, the worst condition of the monitor points "
+        "on the element (0 none, 1 no data, 2 ok, 3 offline, 4 warn, 5 alarm, 6 control; "
+        "viewer.pages.sensors.SENSOR_CODES). Bytes whose length is not the element count (made for "
+        "another revision) are not painted.",
+    )
+    sensor_pins = param.List(
+        default=[],
+        item_type=dict,
+        doc="Sensor pins: {'id': point id, 'code': str, 'row': GLB element row, 'condition': "
+        "'no_data'|'ok'|'offline'|'warn'|'alarm'|'control', 'title': str}; each is drawn at the top "
+        "centre of its element's bounding box in its condition's colour. Malformed entries and rows "
+        "without geometry are skipped.",
+    )
+    selected_point = param.Integer(
+        default=0,
+        doc="The highlighted sensor pin's point id (0: none); set by the browser when a sensor pin is "
+        "tapped (then `point_taps` counts it), or by Python.",
+    )
+    point_taps = param.Integer(default=0, doc="Set by the browser: counts sensor pin taps.")
+    legend_note = param.String(
+        default="", doc="A line under the legend's title in the sensors mode (the moment shown)."
     )
     storey = param.String(default="", doc="Storey name to filter on; empty: all storeys.")
     storey_mode = param.Selector(

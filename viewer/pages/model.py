@@ -24,6 +24,7 @@ from ..components import ModelScene
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, labels, text
 from .issues import IssuesPanel
 from .layout import page_header
+from .sensors import SensorsPanel
 
 __all__ = ["ModelPage", "active_tasks", "day_number", "iso_date"]
 
@@ -33,6 +34,10 @@ SIDEBAR_PX = 250
 PANEL_PX = 400
 # Scrubbing sends a day every 250 ms; the task list waits for this much quiet first.
 TASK_REFRESH_DELAY_S = 0.4
+# The sensor colours shown "now" are asked again this often while the sensors are on screen.
+SENSOR_REFRESH_MS = 60_000
+# The right-hand panel's views (switched by buttons).
+TAB_ELEMENT, TAB_ISSUES, TAB_SENSORS = 0, 1, 2
 # The page's three parts share a wrapping flex row: sidebar | 3D view | panel on a desktop;
 # on a narrow screen (a phone on site) the 3D view comes first at full width, then the
 # issues/element panel, then the view controls.
@@ -117,6 +122,7 @@ class ModelPage(pn.viewable.Viewer):
             lang=self.lang,
             selected_issue=self.issue_id or 0,
         )
+        self.sensors = SensorsPanel(client=client, today=today, lang=self.lang)
         self._build_widgets()
         self.scene.param.watch(self._on_scene_day, "day")
         self.scene.param.watch(self._on_scene_pick, "selected_global_id")
@@ -127,6 +133,13 @@ class ModelPage(pn.viewable.Viewer):
         self.issues.param.watch(self._on_pins, "pins")
         self.issues.param.watch(self._on_issues_changed, "revision_token")
         self.issues.param.watch(self._on_issue_shown, "selected_issue")
+        self.scene.param.watch(self._on_color_mode, "color_mode")
+        self.scene.param.watch(self._on_point_tap, "point_taps")
+        self.scene.param.watch(self._on_element_count, "element_count")
+        self.sensors.param.watch(self._on_sensor_conditions, "conditions")
+        self.sensors.param.watch(self._show_sensor_pins, "pins")
+        self.sensors.param.watch(self._on_sensor_moment, "moment_label")
+        self.sensors.param.watch(self._on_point_shown, "selected_point")
 
     # ---- layout ---------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -181,9 +194,10 @@ class ModelPage(pn.viewable.Viewer):
         # Two panes switched by buttons rather than pn.Tabs: a Bokeh tab panel keeps the height
         # it had when drawn, so an issue's detail growing later would spill over what follows.
         self._issues_view = pn.Column(self.issues, sizing_mode="stretch_width", visible=False)
+        self._sensors_view = pn.Column(self.sensors, sizing_mode="stretch_width", visible=False)
         self.panel_switch = pn.widgets.RadioButtonGroup(
-            options={self._t("tab_element"): 0, self._t("tab_issues"): 1},
-            value=0,
+            options=self._tab_options(),
+            value=TAB_ELEMENT,
             sizing_mode="stretch_width",
             css_classes=["erji-panel-switch"],
         )
@@ -213,6 +227,7 @@ class ModelPage(pn.viewable.Viewer):
             self.panel_switch,
             self._element_tab,
             self._issues_view,
+            self._sensors_view,
             sizing_mode="stretch_width",
             css_classes=["erji-panel"],
         )
@@ -236,6 +251,10 @@ class ModelPage(pn.viewable.Viewer):
     def _t(self, key: str) -> str:
         return text(key, self.lang)
 
+    def _tab_options(self) -> dict[str, int]:
+        t = self._t
+        return {t("tab_element"): TAB_ELEMENT, t("tab_issues"): TAB_ISSUES, t("tab_sensors"): TAB_SENSORS}
+
     @param.depends("lang", watch=True)
     def _relabel(self) -> None:
         """Every visible word in the current language (widgets keep their values)."""
@@ -246,7 +265,7 @@ class ModelPage(pn.viewable.Viewer):
         self.schedule_select.name = t("schedule")
         self.color_mode.name = t("color_mode")
         self.color_mode.options = {
-            t(f"mode_{m}"): m for m in ("status", "defects", "class", "storey", "original")
+            t(f"mode_{m}"): m for m in ("status", "defects", "sensors", "class", "storey", "original")
         }
         self.not_started.name = t("not_started_as")
         self.not_started.options = {t("not_started_ghost"): "ghost", t("not_started_hidden"): "hidden"}
@@ -261,7 +280,8 @@ class ModelPage(pn.viewable.Viewer):
             f"<b>{html.escape(t('active_tasks'))}</b> <small>{html.escape(t('task_hint'))}</small>"
         )
         self.issues.lang = self.lang
-        self.panel_switch.options = {t("tab_element"): 0, t("tab_issues"): 1}
+        self.sensors.lang = self.lang
+        self.panel_switch.options = self._tab_options()
         with self._syncing():
             self._fill_schedule_options()
             self._fill_revision_options()
@@ -278,6 +298,7 @@ class ModelPage(pn.viewable.Viewer):
     _quiet = 0  # > 0 while the page itself changes widgets (see _syncing)
     _loaded = False  # project, revisions and schedules resolved (see _on_revision_choice)
     _task_ticket = 0
+    _sensor_ticket = 0
     _element_ticket = 0
     _focus_ticket = 0
 
@@ -347,6 +368,7 @@ class ModelPage(pn.viewable.Viewer):
                 self._fill_revision_options()
                 self._fill_schedule_options()
             self._loaded = True
+            self._start_sensor_clock()
             await self._show_revision()
         except NotAuthenticated:
             self._warn(self._t("session_expired"))
@@ -397,13 +419,15 @@ class ModelPage(pn.viewable.Viewer):
         self.scene.selected_global_id = self.element
         self.scene.glb_url = revision.glb_url or ""
         self._show_defects()
+        await self.sensors.load(project_id=self.project_id, revision_id=revision.id)
         await self._load_element()
         try:
             await self.issues.load(project_id=self.project_id, revision_id=revision.id)
         except ViewerError as exc:
             self._warn(f"{self._t('server_error')}: {exc}")
         if self.issue_id:
-            self.panel_switch.value = 1
+            self.panel_switch.value = TAB_ISSUES
+        await self._refresh_sensors()
 
     async def _fetch_tasks(self, day: dt.date) -> list[TaskRow]:
         return await self._client.list_tasks(
@@ -424,11 +448,15 @@ class ModelPage(pn.viewable.Viewer):
         if event.new is None or iso_date(event.new) == self.date:
             return
         self.date = iso_date(event.new)
-        await self._refresh_tasks()
+        await self._refresh_day()
 
     async def _on_playing(self, event) -> None:
         if not event.new:  # playback stopped: one refresh for the day it stopped on
-            await self._refresh_tasks()
+            await self._refresh_day()
+
+    async def _refresh_day(self) -> None:
+        """What depends on the timeline date: the task list and the sensor colours."""
+        await asyncio.gather(self._refresh_tasks(), self._refresh_sensors(settle=True))
 
     async def _refresh_tasks(self) -> None:
         """The day's task list, once the timeline has settled: never while playing (the
@@ -461,8 +489,11 @@ class ModelPage(pn.viewable.Viewer):
 
     # ---- issues ---------------------------------------------------------------------
     def _on_panel_switch(self, event) -> None:
-        self._element_tab.visible = event.new == 0
-        self._issues_view.visible = event.new == 1
+        self._element_tab.visible = event.new == TAB_ELEMENT
+        self._issues_view.visible = event.new == TAB_ISSUES
+        self._sensors_view.visible = event.new == TAB_SENSORS
+        if event.new == TAB_SENSORS and self.sensors.needs_refresh(self._parse_date(self.date)):
+            pn.state.execute(self._refresh_sensors)
 
     def _on_pick_context(self, *_events) -> None:
         """The picked element, the point on it and the view go to the issue form."""
@@ -487,7 +518,7 @@ class ModelPage(pn.viewable.Viewer):
     def _on_pin(self, _event) -> None:
         """A pin was tapped: show its issue and go back to where it was raised."""
         if self.scene.selected_issue:
-            self.panel_switch.value = 1
+            self.panel_switch.value = TAB_ISSUES
             pn.state.execute(functools.partial(self.issues.choose, self.scene.selected_issue, restore=True))
 
     def _show_defects(self) -> None:
@@ -518,7 +549,66 @@ class ModelPage(pn.viewable.Viewer):
         if element:
             await self._load_element()
         if row.fourd_date is not None:
-            await self._refresh_tasks()
+            await self._refresh_day()
+
+    # ---- sensors --------------------------------------------------------------------
+    def _sensors_wanted(self) -> bool:
+        """Sensor states are asked for only while someone looks at them."""
+        return self.scene.color_mode == "sensors" or self.panel_switch.value == TAB_SENSORS
+
+    async def _refresh_sensors(self, *, settle: bool = False) -> None:
+        """The sensor colours, pins and list at the timeline date (now at today); with
+        ``settle``, only once the timeline has been still a moment, never while playing."""
+        if not self._sensors_wanted() or self.project_id is None:
+            return
+        if settle:
+            self._sensor_ticket += 1
+            ticket = self._sensor_ticket
+            await asyncio.sleep(TASK_REFRESH_DELAY_S)
+            if ticket != self._sensor_ticket or self.scene.playing:
+                return
+        await self.sensors.refresh(day=self._parse_date(self.date))
+
+    def _start_sensor_clock(self) -> None:
+        """While the sensors show "now", ask again every minute (a page with no live
+        session, e.g. under test, has no periodic callbacks: nothing to do then)."""
+
+        async def tick() -> None:
+            if self.sensors.live and not self.scene.playing:
+                await self._refresh_sensors()
+
+        with contextlib.suppress(Exception):
+            pn.state.add_periodic_callback(tick, period=SENSOR_REFRESH_MS)
+
+    def _on_color_mode(self, event) -> None:
+        self._show_sensor_pins()
+        if event.new == "sensors" and self._loaded:
+            if self.panel_switch.value == TAB_SENSORS:
+                pn.state.execute(self._refresh_sensors)
+            else:
+                self.panel_switch.value = TAB_SENSORS  # which asks, unless what is shown is current
+
+    def _on_element_count(self, event) -> None:
+        self.sensors.element_count = event.new  # the sensor bytes are made for this many rows
+
+    def _on_sensor_conditions(self, event) -> None:
+        self.scene.sensor_conditions = event.new
+
+    def _show_sensor_pins(self, *_events) -> None:
+        """Sensor pins are drawn in the sensors colour mode only (the issue pins always)."""
+        self.scene.sensor_pins = self.sensors.pins if self.scene.color_mode == "sensors" else []
+
+    def _on_sensor_moment(self, event) -> None:
+        self.scene.legend_note = event.new
+
+    def _on_point_shown(self, event) -> None:
+        self.scene.selected_point = event.new
+
+    def _on_point_tap(self, _event) -> None:
+        """A sensor pin was tapped: show its point and its readings."""
+        if self.scene.selected_point:
+            self.panel_switch.value = TAB_SENSORS
+            pn.state.execute(functools.partial(self.sensors.choose, self.scene.selected_point))
 
     # Choice watchers are plain functions on purpose: ``_quiet`` must be read while the page
     # is still filling the options; an async watcher would run after the flag is lowered.

@@ -1,6 +1,6 @@
 // Cases for test_paint_js.py: run composeColors and friends, print the results as JSON.
 import {
-  composeColors, CODE, STATUS_RGB, SELECTED_RGB, SEVERITY_RGB, categoryColor, scheduleSpan,
+  composeColors, CODE, STATUS_RGB, SELECTED_RGB, SEVERITY_RGB, SENSOR_KEYS, SENSOR_RGB, categoryColor, scheduleSpan,
 } from '../../../viewer/js/src/paint.js';
 const n = 6, out = new Uint8Array(4 * n), result = {};
 const status = Uint8Array.from([0, 1, 2, 3, 4, 5]);
@@ -42,5 +42,16 @@ result.defectsXray = {
 };
 try { composeColors(out, { count: n, mode: 'defects' }); result.defectsMissing = 'no error'; } catch (e) { result.defectsMissing = e.message; }
 result.severityRgb = SEVERITY_RGB;
+// Sensors: one condition code per element (0 none … 6 control; above 6 counts as control).
+const sensors = Uint8Array.from([0, 2, 4, 5, 6, 9]);
+result.sensors = { counts: composeColors(out, { count: n, mode: 'sensors', sensors }), texels: all() };
+result.sensorsIsolateSelected = {
+  counts: composeColors(out, {
+    count: n, mode: 'sensors', sensors, storey: 1, storeyMode: 'isolate', storeyIndex, selected, selectedCount: 1,
+  }),
+  texels: all(),
+};
+try { composeColors(out, { count: n, mode: 'sensors' }); result.sensorsMissing = 'no error'; } catch (e) { result.sensorsMissing = e.message; }
+result.sensorRgb = SENSOR_RGB; result.sensorKeys = SENSOR_KEYS;
 result.codes = CODE; result.statusRgb = STATUS_RGB; result.selectedRgb = SELECTED_RGB;
 console.log(JSON.stringify(result));

@@ -34,6 +34,7 @@ def test_compose_colors_layers(node_tools) -> None:
         "hidden": 0,
         "byStatus": [1, 1, 1, 1, 1, 1],
         "bySeverity": None,
+        "bySensor": None,
     }
     assert r["hidden"]["texels"][1][3] == code["HIDDEN"] and r["hidden"]["counts"]["hidden"] == 1
     # Storey filter: "only" hides the other storeys, "isolate" ghosts them.
@@ -65,6 +66,7 @@ def test_defects_mode_paints_the_worst_severity_under_the_filter_and_selection(n
         "hidden": 0,
         "byStatus": None,
         "bySeverity": [1, 1, 1, 3],
+        "bySensor": None,
     }
     # The storey filter still applies on top ("only" hides, "isolate" ghosts) ...
     assert [t[3] for t in r["defectsOnly"]["texels"]] == [0, 0, 255, 255, 0, 0]
@@ -78,3 +80,26 @@ def test_defects_mode_paints_the_worst_severity_under_the_filter_and_selection(n
     # Counts are of the severities, whatever the layers above did to the texels.
     assert r["defectsXray"]["counts"]["bySeverity"] == [1, 1, 1, 3]
     assert "needs its array" in r["defectsMissing"]
+
+
+def test_sensors_mode_paints_each_condition_and_python_speaks_the_same_codes(node_tools) -> None:
+    from twin_server.domain.sensors import Condition
+    from viewer.pages.sensors import CONDITION_RGB, SENSOR_CODES
+
+    r = _run_cases(node_tools)
+    code, rgb, keys = r["codes"], r["sensorRgb"], r["sensorKeys"]
+    # The bytes Python builds are the JS's indices: 0 no point, then the server's conditions
+    # in their rank order (worse is larger), each in the colour Python's chart uses too.
+    assert keys == ["none", *(c.value for c in Condition)]
+    assert {k: keys.index(k) for k in SENSOR_CODES} == dict(SENSOR_CODES)
+    assert [list(CONDITION_RGB[k]) for k in keys] == rgb
+    assert rgb[keys.index("ok")][1] > 150 and rgb[keys.index("control")][0] > 150  # green … dark red
+    texels = r["sensors"]["texels"]
+    assert texels == [[*rgb[s], code["SOLID"]] for s in (0, 2, 4, 5, 6, 6)]
+    assert r["sensors"]["counts"]["bySensor"] == [1, 0, 1, 0, 1, 1, 2]
+    assert r["sensors"]["counts"]["bySeverity"] is None
+    # The storey filter and the selection still apply on top, as in every mode.
+    isolate = r["sensorsIsolateSelected"]["texels"]
+    assert [t[3] for t in isolate] == [64, 64, 255, 255, 64, 64]
+    assert isolate[3] == [*r["selectedRgb"], 255] and isolate[2][:3] == rgb[4]
+    assert "needs its array" in r["sensorsMissing"]

@@ -1,7 +1,8 @@
 """The 3D component alone in Debian's chromium (software WebGL), on a phone-sized touch screen:
 a harness page renders the committed bundle with a stand-in for Panel's model over the
 generated sample building, so picking a point, the camera, saved views, pins and the defects
-colours are checked without the server or the page (the page's own test covers those)."""
+and sensor colours are checked without the server or the page (the page's own test covers
+those)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ PARAMS = [
     "glb_url", "fourd_url", "day", "color_mode", "not_started", "element_colors", "defects_url", "storey",
     "storey_mode", "xray", "section_axis", "section_position", "selected_global_id", "picked_point_m",
     "camera", "goto_camera", "pins", "selected_issue", "pin_taps", "focus_rows", "url_query", "labels",
-    "storey_names", "element_count", "load_error", "playing",
+    "storey_names", "element_count", "load_error", "playing", "sensor_conditions", "sensor_pins",
+    "selected_point", "point_taps", "legend_note",
 ]  # fmt: skip
 
 HARNESS = """<!doctype html>
@@ -82,8 +84,18 @@ def site(tmp_path_factory, processed):
     shutil.copy(out / "model.glb", folder / "model.glb")
     shutil.copy(BUNDLE, folder / "viewer.bundle.js")
     defaults = {name: ModelScene.param[name].default for name in PARAMS}
-    defaults |= {"element_colors": None, "glb_url": "model.glb", "color_mode": "original"}
-    defaults["labels"] = {"legend_defects": "Issues", "defects_critical": "Critical"}
+    defaults |= {
+        "element_colors": None,
+        "sensor_conditions": None,
+        "glb_url": "model.glb",
+        "color_mode": "original",
+    }
+    defaults["labels"] = {
+        "legend_defects": "Issues",
+        "defects_critical": "Critical",
+        "legend_sensors": "Sensors",
+        "sensors_alarm": "Alarm",
+    }
     (folder / "index.html").write_text(HARNESS.replace("DEFAULTS", json.dumps(defaults)), encoding="utf-8")
     count = summary.elements_with_geometry
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
@@ -386,16 +398,92 @@ def test_crowded_pins_move_as_dots_and_badges_return_when_the_view_settles(site,
                    s.camera.position.applyAxisAngle({x: 0, y: 1, z: 0}, 0.2);
                    s.controls.update(); s.renderNow(); clearTimeout(v.pins.settleTimer); }"""
     )
-    assert page.locator(".erji-pins.moving").count() == 1 and page.locator(".erji-pin-dots").is_visible()
+    assert (
+        page.locator(".erji-pins.moving").count() == 1
+        and page.locator("[data-role=pins] .erji-pin-dots").is_visible()
+    )
     assert page.locator(".erji-pin:visible").count() == 1
     assert page.locator(".erji-pin.selected").is_visible()
     # Still again: the badges come back where their points are.
     page.evaluate("window.erjiViewer.pins._settle()")
     assert page.locator(".erji-pin:visible").count() == live + 100
-    assert not page.locator(".erji-pin-dots").is_visible()
+    assert not page.locator("[data-role=pins] .erji-pin-dots").is_visible()
     where = page.evaluate("window.erjiViewer.pinScreenPosition(1)")
     box = page.locator(".erji-pin[data-issue-id='1']").bounding_box()
     canvas = page.locator(".erji-viewport canvas").bounding_box()
     assert box["x"] + box["width"] / 2 == pytest.approx(canvas["x"] + where["x"], abs=1)
     assert box["y"] + box["height"] / 2 == pytest.approx(canvas["y"] + where["y"], abs=1)
+    assert page.errors == []
+
+
+def test_sensors_mode_paints_the_condition_bytes_and_pins_sit_on_top_of_their_elements(site, phone) -> None:
+    page = phone
+    n = site["count"]
+    _open(page, site)
+    page.wait_for_function("window.lastSent('camera') !== undefined")
+    page.evaluate("window.setParam('color_mode', 'sensors')")
+    # No bytes yet: original colours.
+    assert page.evaluate("window.erjiViewer.state.texels[3]") == 254
+    target = page.evaluate(
+        """() => { const v = window.erjiViewer, ids = v.scene.table.globalIds;
+                   for (let row = 0; row < ids.length; row++) if (v.visiblePoint(ids[row])) return row;
+                   return null; }"""
+    )
+    assert target is not None
+    codes = [0] * n
+    codes[target], codes[(target + 1) % n], codes[(target + 2) % n] = 5, 2, 9  # alarm, ok, beyond: control
+    page.evaluate("(c) => window.setParam('sensor_conditions', Uint8Array.from(c))", codes)
+    texel = page.evaluate(f"Array.from(window.erjiViewer.state.texels.slice({4 * target}, {4 * target + 4}))")
+    assert texel == [239, 108, 0, 255]  # alarm orange, solid
+    assert page.evaluate(f"Array.from(window.erjiViewer.state.texels.slice({4 * ((target + 2) % n)}, "
+                         f"{4 * ((target + 2) % n) + 3}))") == [183, 28, 28]  # fmt: skip
+    legend = page.locator("[data-role=legend]")
+    assert legend.inner_text().startswith("Sensors")
+    counts = {
+        key: int(legend.locator(f".row[data-key={key}] .count").inner_text())
+        for key in ("control", "alarm", "ok", "none")
+    }
+    assert counts == {"control": 1, "alarm": 1, "ok": 1, "none": n - 3}
+    page.evaluate("window.setParam('legend_note', 'Time travel: 2026-12-01 23:59')")
+    assert legend.locator("[data-role=legend-note]").inner_text() == "Time travel: 2026-12-01 23:59"
+    # Bytes made for another model (another length) are not painted.
+    page.evaluate("(c) => window.setParam('sensor_conditions', Uint8Array.from(c))", codes[:-1])
+    assert page.evaluate("window.erjiViewer.state.sensors") is None
+    assert page.evaluate("window.erjiViewer.state.texels[3]") == 254
+    page.evaluate("(c) => window.setParam('sensor_conditions', Uint8Array.from(c))", codes)
+
+    # Pins: on the top centre of the element's box, labelled with the point's code.
+    page.evaluate(
+        "(row) => window.setParam('sensor_pins', ["
+        " {id: 11, code: 'S-01', row, condition: 'alarm', title: 'S-01 · Alarm 33 mm'},"
+        " {id: 12, code: 'S-02', row: 99999, condition: 'ok'},"  # no such row: skipped
+        " {id: 'x', row}])",  # malformed: skipped
+        target,
+    )
+    page.evaluate("window.erjiViewer.scene.renderNow()")
+    pin = page.locator(".erji-sensor-pin[data-point-id='11']")
+    assert pin.is_visible() and pin.inner_text() == "S-01" and pin.get_attribute("data-condition") == "alarm"
+    assert (
+        page.locator(".erji-sensor-pin").count() == 1
+        and page.locator(".erji-pin[data-issue-id]").count() == 0
+    )
+    lo, hi = _element_box_m(page, target)
+    top = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[2]]
+    where = page.evaluate("window.erjiViewer.sensorPinScreenPosition(11)")
+    expected = page.evaluate("(p) => window.erjiViewer.screenPoint(p)", top)
+    assert where == pytest.approx(expected, abs=0.5)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "viewer-phone-sensors.png"))
+    # Tapping it chooses the point (and counts the tap); the element behind is not picked.
+    box = pin.bounding_box()
+    sent_before = len(page.evaluate("window.sent"))
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("window.lastSent('selected_point') === 11")
+    assert page.evaluate("window.lastSent('point_taps')") == 1
+    names = [name for name, _ in page.evaluate("window.sent")[sent_before:]]
+    assert "selected_global_id" not in names and "selected_issue" not in names
+    assert "selected" in pin.get_attribute("class")
+    # Python clears the pins (another colour mode): none left.
+    page.evaluate("window.setParam('sensor_pins', [])")
+    assert page.locator(".erji-sensor-pin").count() == 0
     assert page.errors == []

@@ -7,7 +7,7 @@
 // least 28 px (pins) and 32 px (buttons).
 
 import { STATUS } from './status.js';
-import { SEVERITY_KEYS, SEVERITY_RGB, STATUS_RGB, categoryColor } from './paint.js';
+import { SENSOR_KEYS, SENSOR_RGB, SEVERITY_KEYS, SEVERITY_RGB, STATUS_RGB, categoryColor } from './paint.js';
 import { isoDate } from './status.js';
 
 const CSS = `
@@ -44,12 +44,18 @@ const CSS = `
 .erji-pin[data-severity=minor] { color: #3a2c00; text-shadow: none; }
 .erji-pin[data-severity=major] { z-index: 1; }
 .erji-pin[data-severity=critical] { z-index: 2; }
+.erji-sensor-pin { border-radius: 4px; min-width: 26px; padding: 0 4px; font-size: 10px; }
+.erji-sensor-pin[data-condition=warn] { color: #3a2c00; text-shadow: none; z-index: 1; }
+.erji-sensor-pin[data-condition=alarm] { z-index: 2; }
+.erji-sensor-pin[data-condition=control] { z-index: 3; }
+.erji-legend .note { color: #44505f; font-size: 12px; max-width: 220px; white-space: normal; }
 .erji-pin.done { z-index: 0; background: #9aa3ad; color: #fff; opacity: .75; text-shadow: none; }
 .erji-pin.selected { z-index: 3; border-color: #00d2ff; box-shadow: 0 0 0 3px rgba(0,150,200,.55), 0 1px 4px rgba(0,0,0,.5);
   opacity: 1; }
 .erji-pin:focus-visible { outline: 2px solid #1f6feb; outline-offset: 2px; }
 @media (pointer: coarse) {
   .erji-pin { min-width: 28px; height: 28px; border-radius: 14px; font-size: 13px; }
+  .erji-sensor-pin { border-radius: 6px; font-size: 12px; }
   .erji-toolbar button, .erji-timeline button, .erji-timeline select { min-height: 32px; }
 }
 .erji-viewer { container-type: inline-size; }
@@ -121,8 +127,11 @@ export class Legend {
     el.appendChild(this.root);
   }
 
-  /** Rows of [colour, label, count]; counts tell the user what the date means at a glance. */
-  show(mode, { labels, table, byStatus, bySeverity = null }) {
+  /**
+   * Rows of [colour, label, count]; counts tell the user what the date means at a glance.
+   * `note` (optional) is a line under the title, e.g. the moment the sensor colours show.
+   */
+  show(mode, { labels, table, byStatus, bySeverity = null, bySensor = null, note = '' }) {
     const rows = [];
     if (mode === 'status' && byStatus) {
       const counts = byStatus;
@@ -134,6 +143,11 @@ export class Legend {
         const key = SEVERITY_KEYS[s]; // legend keys: defects_critical … defects_none
         rows.push([SEVERITY_RGB[s], labels[`defects_${key}`] ?? key, bySeverity[s], key]);
       }
+    } else if (mode === 'sensors' && bySensor) {
+      for (let s = SENSOR_KEYS.length - 1; s >= 0; s--) {
+        const key = SENSOR_KEYS[s]; // legend keys: sensors_control … sensors_none
+        rows.push([SENSOR_RGB[s], labels[`sensors_${key}`] ?? key, bySensor[s], key]);
+      }
     } else if (mode === 'class' || mode === 'storey') {
       const names = mode === 'class' ? table.classes : table.storeys;
       const index = mode === 'class' ? table.classIndex : table.storeyIndex;
@@ -143,7 +157,7 @@ export class Legend {
       for (const c of order.slice(0, MAX_CATEGORIES)) rows.push([categoryColor(c), names[c], counts[c], names[c]]);
     }
     // Redrawn on every repaint (every frame while playing): touch the DOM only on change.
-    const key = JSON.stringify([mode, labels[`legend_${mode}`], rows]);
+    const key = JSON.stringify([mode, labels[`legend_${mode}`], rows, note]);
     if (key === this.shown) return;
     this.shown = key;
     this.root.replaceChildren();
@@ -152,6 +166,13 @@ export class Legend {
     title.textContent = labels[`legend_${mode}`] ?? mode;
     title.style.fontWeight = '600';
     this.root.appendChild(title);
+    if (note) {
+      const line = document.createElement('div');
+      line.className = 'note';
+      line.dataset.role = 'legend-note';
+      line.textContent = note;
+      this.root.appendChild(line);
+    }
     for (const [colour, label, count, key] of rows) {
       const row = document.createElement('div');
       row.className = 'row';

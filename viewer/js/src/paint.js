@@ -38,8 +38,25 @@ export const SEVERITY_RGB = Object.freeze([
 ]);
 export const SEVERITY_KEYS = Object.freeze(['none', 'minor', 'major', 'critical']);
 
+/**
+ * Sensor colours (sRGB bytes), indexed by the sensors byte of an element: 0 = no monitor
+ * point on it, then the server's conditions in rank order (viewer/pages/sensors.py
+ * SENSOR_CODES): no data, OK green, offline grey, warning yellow, alarm orange, control
+ * dark red. Unwatched elements are the neutral grey of the defects mode.
+ */
+export const SENSOR_RGB = Object.freeze([
+  [200, 203, 207], // NONE: no monitor point
+  [144, 164, 174], // NO_DATA: blue-grey
+  [46, 160, 67], //   OK: green
+  [97, 97, 97], //    OFFLINE: dark grey
+  [251, 192, 45], //  WARN (预警): yellow
+  [239, 108, 0], //   ALARM (报警): orange
+  [183, 28, 28], //   CONTROL (控制): dark red
+]);
+export const SENSOR_KEYS = Object.freeze(['none', 'no_data', 'ok', 'offline', 'warn', 'alarm', 'control']);
+
 /** Colour modes the viewer knows; "custom" paints a caller's per-element RGBA array. */
-export const MODES = Object.freeze(['status', 'class', 'storey', 'original', 'custom', 'defects']);
+export const MODES = Object.freeze(['status', 'class', 'storey', 'original', 'custom', 'defects', 'sensors']);
 
 /**
  * A categorical colour for category i (IFC classes, storeys): hues spread by the golden
@@ -66,6 +83,9 @@ STATUS_RGB.forEach((rgb, s) => STATUS_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
 const SEVERITY_TEXELS = new Uint8Array(4 * SEVERITY_RGB.length);
 SEVERITY_RGB.forEach((rgb, s) => SEVERITY_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
 const WORST = SEVERITY_RGB.length - 1;
+const SENSOR_TEXELS = new Uint8Array(4 * SENSOR_RGB.length);
+SENSOR_RGB.forEach((rgb, s) => SENSOR_TEXELS.set([...rgb, CODE.SOLID], 4 * s));
+const SENSOR_WORST = SENSOR_RGB.length - 1;
 
 /**
  * Write every element's texel into `out` (Uint8Array of 4 × count bytes).
@@ -74,7 +94,8 @@ const WORST = SEVERITY_RGB.length - 1;
  *   1. the mode's colour: status (needs `status`, one STATUS code per element; NOT_STARTED
  *      becomes GHOST, or HIDDEN when `hideNotStarted`), class / storey (need `categories`,
  *      one category index per element, -1 = none), original (the IFC colour), custom
- *      (`custom`, RGBA bytes per element: its alpha byte is the code);
+ *      (`custom`, RGBA bytes per element: its alpha byte is the code), defects (`severity`,
+ *      one byte per element), sensors (`sensors`, one SENSOR_KEYS code per element);
  *   2. the storey filter (`storey` ≥ 0): elements of other storeys (by `storeyIndex`) are
  *      HIDDEN in "only" mode, GHOST in "isolate" mode;
  *   3. the selection (`selected`, a Uint8Array mask, 1 = selected): drawn SOLID in the
@@ -82,8 +103,9 @@ const WORST = SEVERITY_RGB.length - 1;
  *      element becomes GHOST.
  *      `selectedCount` (optional) = how many are selected: 0 skips the selection layer.
  * @returns {{solid: number, ghost: number, hidden: number, byStatus: number[] | null,
- *   bySeverity: number[] | null}} how many elements of each kind; in status mode how many
- *   per STATUS code, in defects mode how many per severity 0..3 (the legend's counts)
+ *   bySeverity: number[] | null, bySensor: number[] | null}} how many elements of each kind;
+ *   in status mode how many per STATUS code, in defects mode how many per severity 0..3, in
+ *   sensors mode how many per sensors code 0..6 (the legend's counts)
  */
 export function composeColors(out, opts) {
   const {
@@ -94,6 +116,7 @@ export function composeColors(out, opts) {
     categories = null,
     custom = null,
     severity = null,
+    sensors = null,
     storey = -1,
     storeyMode = 'only',
     storeyIndex = null,
@@ -101,7 +124,7 @@ export function composeColors(out, opts) {
     xray = false,
   } = opts;
   if (out.length < 4 * count) throw new Error(`composeColors: out holds ${out.length / 4} of ${count} elements`);
-  const needs = { status, class: categories, storey: categories, custom, defects: severity };
+  const needs = { status, class: categories, storey: categories, custom, defects: severity, sensors };
   if (mode in needs && needs[mode] === null) throw new Error(`composeColors: mode "${mode}" needs its array`);
   if (!MODES.includes(mode)) throw new Error(`composeColors: unknown mode "${mode}"`);
   const palette = CATEGORY_TEXELS;
@@ -113,6 +136,7 @@ export function composeColors(out, opts) {
   const anySelected = selected !== null && opts.selectedCount !== 0;
   const byStatus = mode === 'status' ? new Array(STATUS_RGB.length).fill(0) : null;
   const bySeverity = mode === 'defects' ? new Array(SEVERITY_RGB.length).fill(0) : null;
+  const bySensor = mode === 'sensors' ? new Array(SENSOR_RGB.length).fill(0) : null;
   let solid = 0;
   let ghost = 0;
   let hidden = 0;
@@ -153,6 +177,14 @@ export function composeColors(out, opts) {
       g = SEVERITY_TEXELS[p + 1];
       b = SEVERITY_TEXELS[p + 2];
       a = CODE.SOLID;
+    } else if (mode === 'sensors') {
+      const s = sensors[i] > SENSOR_WORST ? SENSOR_WORST : sensors[i];
+      bySensor[s]++;
+      const p = 4 * s;
+      r = SENSOR_TEXELS[p];
+      g = SENSOR_TEXELS[p + 1];
+      b = SENSOR_TEXELS[p + 2];
+      a = CODE.SOLID;
     }
     if (filtering && storeyIndex[i] !== storey && a !== CODE.HIDDEN) a = filterCode;
     if (anySelected) {
@@ -171,7 +203,7 @@ export function composeColors(out, opts) {
     else if (a === CODE.GHOST) ghost++;
     else solid++;
   }
-  return { solid, ghost, hidden, byStatus, bySeverity };
+  return { solid, ghost, hidden, byStatus, bySeverity, bySensor };
 }
 
 /** The first and last day any element's dates mention (planned, baseline, actual), or null. */

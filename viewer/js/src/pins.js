@@ -1,4 +1,5 @@
-// Issue pins: one round DOM badge per issue over the canvas, at the issue's point.
+// Pins: one round DOM badge per issue over the canvas, at the issue's point; and, in a
+// second layer of the same kind, one tag per monitor point (sensor pins) on its element.
 //
 // Pins are overlays, not geometry: a section cut or a filter never hides them, only their
 // point being behind the camera or off the canvas does. They are repositioned after every
@@ -12,11 +13,12 @@
 // view moves the pins are drawn as coloured dots on one 2D canvas (~4 µs a dot there) and
 // the badges come back SETTLE_MS after the view stops. Orbiting stays smooth with thousands.
 //
-// A pin is a <button class="erji-pin" data-issue-id="…">, so it is focusable and Enter
-// selects it; pointer events on it stop there, so tapping a pin neither orbits nor picks
-// the element behind it.
+// A pin is a <button class="erji-pin" data-issue-id="…"> (a sensor pin: class
+// "erji-pin erji-sensor-pin", data-point-id="…"), so it is focusable and Enter selects it;
+// pointer events on it stop there, so tapping a pin neither orbits nor picks the element
+// behind it.
 
-import { SEVERITY_KEYS, SEVERITY_RGB } from './paint.js';
+import { SENSOR_KEYS, SENSOR_RGB, SEVERITY_KEYS, SEVERITY_RGB } from './paint.js';
 import { ifcToGlbPoint, vector3 } from './frames.js';
 
 /** More pins than this are not drawn (the selected one always is). */
@@ -55,6 +57,66 @@ export function readPins(value) {
 }
 
 /**
+ * Keep the well-formed sensor pins, in order: `{id, code, point_m (IFC world frame),
+ * condition, title}` (viewer.js turns the `sensor_pins` param's element rows into points).
+ * @returns {{id: number, label: string, point: number[], condition: string, title: string}[]}
+ */
+export function readSensorPins(value) {
+  if (!Array.isArray(value)) return [];
+  const pins = [];
+  for (const item of value) {
+    if (!item || typeof item !== 'object') continue;
+    const point = vector3(item.point_m);
+    if (!Number.isInteger(item.id) || !point) continue;
+    pins.push({
+      id: item.id,
+      label: typeof item.code === 'string' && item.code ? item.code : String(item.id),
+      point,
+      condition: SENSOR_KEYS.includes(item.condition) ? item.condition : 'no_data',
+      title: typeof item.title === 'string' ? item.title : '',
+    });
+  }
+  return pins;
+}
+
+/**
+ * What a layer's pins look like: how the param is read, which data attribute carries the
+ * id, the badge's text and colour, and the dot colours while a crowded view moves (a pin's
+ * `colourIndex` into `palette`; higher indices are drawn over lower ones).
+ */
+const KINDS = {
+  issue: {
+    read: readPins,
+    idKey: 'issueId',
+    className: 'erji-pin',
+    palette: [DONE_RGB, SEVERITY_RGB[1], SEVERITY_RGB[2], SEVERITY_RGB[3]],
+    colourIndex: (pin) => (DONE_STATUSES.has(pin.status) ? 0 : SEVERITY_KEYS.indexOf(pin.severity)),
+    decorate(node, pin) {
+      node.dataset.severity = pin.severity;
+      node.dataset.status = pin.status;
+      node.textContent = String(pin.number);
+      node.setAttribute('aria-label', pin.title ? `#${pin.number} ${pin.title}` : `#${pin.number}`);
+      const done = DONE_STATUSES.has(pin.status);
+      node.classList.toggle('done', done);
+      node.style.background = done ? '' : rgb(SEVERITY_RGB[SEVERITY_KEYS.indexOf(pin.severity)]);
+    },
+  },
+  sensor: {
+    read: readSensorPins,
+    idKey: 'pointId',
+    className: 'erji-pin erji-sensor-pin',
+    palette: SENSOR_RGB,
+    colourIndex: (pin) => SENSOR_KEYS.indexOf(pin.condition),
+    decorate(node, pin) {
+      node.dataset.condition = pin.condition;
+      node.textContent = pin.label;
+      node.setAttribute('aria-label', pin.title || pin.label);
+      node.style.background = rgb(SENSOR_RGB[SENSOR_KEYS.indexOf(pin.condition)]);
+    },
+  },
+};
+
+/**
  * Project points to canvas pixels with a view-projection matrix (three.js `elements`,
  * column-major). Pure: Node tests it against three's `Vector3.project`.
  * @param {ArrayLike<number>} m 16 numbers: projectionMatrix × matrixWorldInverse
@@ -91,14 +153,15 @@ export class PinLayer {
    * @param {HTMLElement} viewport the canvas's parent: the layer goes right after it, over
    *   the same area (CSS gives both the same insets), below the toolbar and legend; outside
    *   the viewport so a tap on a pin never reaches the viewport's pick handler
-   * @param {{onSelect: (id: number) => void, wheelTarget: HTMLElement}} options
+   * @param {{onSelect: (id: number) => void, wheelTarget: HTMLElement, kind?: string}} options
    *   `wheelTarget` (the canvas) gets wheel events that land on a pin, so zooming works
-   *   with the cursor on a pin
+   *   with the cursor on a pin; `kind` 'issue' (default) or 'sensor'
    */
-  constructor(viewport, { onSelect, wheelTarget }) {
+  constructor(viewport, { onSelect, wheelTarget, kind = 'issue' }) {
+    this.kind = KINDS[kind];
     this.root = document.createElement('div');
     this.root.className = 'erji-pins';
-    this.root.dataset.role = 'pins';
+    this.root.dataset.role = kind === 'issue' ? 'pins' : `${kind}-pins`;
     this.dots = document.createElement('canvas'); // the pins while a crowded view moves
     this.dots.className = 'erji-pin-dots';
     this.dots.hidden = true;
@@ -132,7 +195,7 @@ export class PinLayer {
       const pin = pinOf(event);
       if (!pin) return;
       event.stopPropagation();
-      this.onSelect(Number(pin.dataset.issueId));
+      this.onSelect(Number(pin.dataset[this.kind.idKey]));
     });
     this.root.addEventListener(
       'wheel',
@@ -147,7 +210,7 @@ export class PinLayer {
 
   /** Show these pins (the `pins` param as given); invalid entries are skipped. */
   setPins(value) {
-    let pins = readPins(value);
+    let pins = this.kind.read(value);
     if (pins.length > MAX_PINS) {
       const selected = pins.find((p) => p.id === this.selected);
       pins = pins.slice(0, MAX_PINS);
@@ -158,7 +221,7 @@ export class PinLayer {
     while (this.nodes.length < n) {
       const node = document.createElement('button');
       node.type = 'button';
-      node.className = 'erji-pin';
+      node.className = this.kind.className;
       node.hidden = true;
       this.root.appendChild(node);
       this.nodes.push(node);
@@ -166,15 +229,9 @@ export class PinLayer {
     while (this.nodes.length > n) this.nodes.pop().remove();
     pins.forEach((pin, i) => {
       const node = this.nodes[i];
-      node.dataset.issueId = String(pin.id);
-      node.dataset.severity = pin.severity;
-      node.dataset.status = pin.status;
-      node.textContent = String(pin.number);
+      node.dataset[this.kind.idKey] = String(pin.id);
       node.title = pin.title;
-      node.setAttribute('aria-label', pin.title ? `#${pin.number} ${pin.title}` : `#${pin.number}`);
-      const done = DONE_STATUSES.has(pin.status);
-      node.classList.toggle('done', done);
-      node.style.background = done ? '' : rgb(SEVERITY_RGB[SEVERITY_KEYS.indexOf(pin.severity)]);
+      this.kind.decorate(node, pin);
     });
     this.screen = new Float64Array(2 * n);
     this.visible = new Uint8Array(n);
@@ -203,7 +260,7 @@ export class PinLayer {
     this.pins.forEach((pin, i) => this.points.set(ifcToGlbPoint(pin.point, this.origin), 3 * i));
   }
 
-  /** Highlight the pin of this issue id (0: none). */
+  /** Highlight the pin of this id (an issue's, or a monitor point's; 0: none). */
   setSelected(id) {
     this.selected = id;
     this.selectedIndex = this.pins.findIndex((pin) => pin.id === id);
@@ -287,11 +344,11 @@ export class PinLayer {
     }
   }
 
-  /** One dot image per colour (done, minor, major, critical) for this pixel ratio. */
+  /** One dot image per colour of the layer's palette (issues: done, minor, major, critical). */
   _sprites(ratio) {
     if (this.spriteCache?.ratio === ratio) return this.spriteCache;
     const size = Math.ceil((2 * DOT_RADIUS_PX + 2) * ratio);
-    const sprites = [DONE_RGB, SEVERITY_RGB[1], SEVERITY_RGB[2], SEVERITY_RGB[3]].map((colour) => {
+    const sprites = this.kind.palette.map((colour) => {
       const sprite = document.createElement('canvas');
       sprite.width = sprite.height = size;
       const ctx = sprite.getContext('2d');
@@ -311,7 +368,7 @@ export class PinLayer {
   }
 
   _dotColour(pin) {
-    return DONE_STATUSES.has(pin.status) ? 0 : SEVERITY_KEYS.indexOf(pin.severity);
+    return this.kind.colourIndex(pin);
   }
 
   _placeBadges() {
@@ -331,7 +388,7 @@ export class PinLayer {
     }
   }
 
-  /** Canvas point (CSS px) of the pin of this issue id at the last update, or null if not shown. */
+  /** Canvas point (CSS px) of the pin of this id at the last update, or null if not shown. */
   screenPosition(id) {
     const i = this.pins.findIndex((p) => p.id === id);
     if (i < 0 || !this.visible[i]) return null;

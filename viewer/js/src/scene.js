@@ -609,6 +609,50 @@ export class ModelScene {
     return box;
   }
 
+  /**
+   * The top centre (GLB frame: centre in x and z, highest y) of each of these element
+   * rows' boxes, in one scan of the geometry: where a sensor pin sits on its element.
+   * @param {number[]} rows element rows
+   * @returns {Map<number, number[]>} row -> [x, y, z]; rows without geometry are absent
+   */
+  topCentres(rows) {
+    const boxes = new Map();
+    if (!this.table) return boxes;
+    const mask = new Uint8Array(this.table.count);
+    for (const r of rows) if (r >= 0 && r < this.table.count) mask[r] = 1;
+    const v = new THREE.Vector3();
+    const m = new THREE.Matrix4();
+    const grow = (row, point) => {
+      let box = boxes.get(row);
+      if (!box) boxes.set(row, (box = new THREE.Box3()));
+      box.expandByPoint(point);
+    };
+    for (const mesh of this.model.children) {
+      const offset = mesh.material.userData.offset ?? 0;
+      const element = mesh.geometry.attributes._element;
+      const position = mesh.geometry.attributes.position;
+      if (mesh.isInstancedMesh) {
+        for (let c = 0; c < mesh.count; c++) {
+          const row = offset + element.getX(c);
+          if (!mask[row]) continue;
+          mesh.getMatrixAt(c, m);
+          m.premultiply(mesh.matrixWorld);
+          for (let i = 0; i < position.count; i++) grow(row, v.fromBufferAttribute(position, i).applyMatrix4(m));
+        }
+      } else {
+        for (let i = 0; i < position.count; i++) {
+          const row = offset + element.getX(i);
+          if (mask[row]) grow(row, v.fromBufferAttribute(position, i).applyMatrix4(mesh.matrixWorld));
+        }
+      }
+    }
+    const tops = new Map();
+    for (const [row, box] of boxes) {
+      tops.set(row, [(box.min.x + box.max.x) / 2, box.max.y, (box.min.z + box.max.z) / 2]);
+    }
+    return tops;
+  }
+
   /** Canvas point (CSS pixels) of a world point, or null when behind the camera. */
   toScreen(point) {
     const p = point.clone().project(this.camera);

@@ -2,8 +2,10 @@
 //
 // The Python component (viewer/components/scene.py) owns the state as params; this file
 // renders it and reports back only what the user did in the 3D view (picked element and
-// point, camera, timeline day, chosen issue pin) and what the GLB told it (storeys,
-// classes). Data travels by URL (GLB, 4D payload, defects), never through the websocket.
+// point, camera, timeline day, chosen issue or sensor pin) and what the GLB told it
+// (storeys, classes). Bulk data travels by URL (GLB, 4D payload, defects), never through
+// the websocket; the sensors bytes (one per element, only for the elements' conditions
+// Python read from the server) come as a binary param.
 // Points and cameras cross to Python in the IFC world frame (frames.js), never the GLB's.
 //
 // The 4D status is computed here from the 4D arrays (status.js, the tested copy of the
@@ -66,6 +68,8 @@ export function render({ model, el }) {
     defects: null, // bytes of the latest defects payload (any length; checked against the model)
     defectsError: '', // the load_error text a bad defects payload set (cleared by a good one)
     severity: null, // the defects bytes when they fit the model shown: 1 byte per element
+    sensors: null, // the sensor condition bytes when they fit the model shown: 1 byte per element
+    sensorTops: new Map(), // element row -> top centre of its box (GLB frame), null: no geometry
     modelLoading: false,
     cameraTimer: null,
     gotoPending: !isEmptyDict(model.goto_camera), // set before the model: applied once it is in
@@ -85,6 +89,19 @@ export function render({ model, el }) {
     },
   });
 
+  // Sensor pins: one tag per monitor point, on top of its element; Python sends them (only
+  // in the sensors colour mode) with the element's row, the browser finds where that is.
+  // Each layer goes right after the viewport, so a layer made later lies below one made
+  // earlier: made first, the sensor tags are drawn over the issue badges where they overlap.
+  const sensorPins = new PinLayer(viewport, {
+    kind: 'sensor',
+    onSelect: (id) => {
+      sensorPins.setSelected(id);
+      if (model.selected_point !== id) model.selected_point = id;
+      model.point_taps = (model.point_taps || 0) + 1;
+    },
+    wheelTarget: scene.renderer.domElement,
+  });
   const pins = new PinLayer(viewport, {
     onSelect: (id) => {
       pins.setSelected(id);
@@ -105,6 +122,7 @@ export function render({ model, el }) {
     // style recalculation of every badge moved in the previous frame.
     scene.renderer.getSize(canvasSize);
     pins.update(viewProjection.elements, canvasSize.x, canvasSize.y);
+    sensorPins.update(viewProjection.elements, canvasSize.x, canvasSize.y);
   }
 
   scene.onFrame = (ms) => {
@@ -135,6 +153,7 @@ export function render({ model, el }) {
     if (mode === 'status' && !state.fourd) mode = 'original';
     if (mode === 'custom' && !state.custom) mode = 'original';
     if (mode === 'defects' && !state.severity) mode = 'original'; // until the payload is in
+    if (mode === 'sensors' && !state.sensors) mode = 'original'; // until Python sends the bytes
     if (mode === 'status') elementStatus(state.fourd, state.day, state.status);
     const storeyName = model.storey;
     const counts = composeColors(state.texels, {
@@ -145,6 +164,7 @@ export function render({ model, el }) {
       categories: categoriesFor(mode),
       custom: state.custom,
       severity: state.severity,
+      sensors: state.sensors,
       storey: storeyName ? table.storeys.indexOf(storeyName) : -1,
       storeyMode: model.storey_mode,
       storeyIndex: table.storeyIndex,
@@ -154,7 +174,14 @@ export function render({ model, el }) {
     });
     scene.paint(state.texels, { ghosts: counts.ghost });
     if (metrics.recolourMs.length < 1000) metrics.recolourMs.push(performance.now() - t0);
-    legend.show(mode, { labels: labels(), table, byStatus: counts.byStatus, bySeverity: counts.bySeverity });
+    legend.show(mode, {
+      labels: labels(),
+      table,
+      byStatus: counts.byStatus,
+      bySeverity: counts.bySeverity,
+      bySensor: counts.bySensor,
+      note: mode === 'sensors' ? model.legend_note || '' : '',
+    });
   }
 
   // ---- selection ------------------------------------------------------------------
@@ -270,8 +297,11 @@ export function render({ model, el }) {
       state.selected = new Uint8Array(table.count);
       state.selectedCount = 0;
       state.severity = null;
+      state.sensorTops = new Map();
       pins.setOrigin(table.originM);
+      sensorPins.setOrigin(table.originM);
       readCustomColors();
+      readSensorConditions();
       model.storey_names = table.storeys.slice();
       model.element_count = table.count;
       model.load_error = '';
@@ -283,6 +313,7 @@ export function render({ model, el }) {
       if (model.selected_global_id) selectGlobalId(model.selected_global_id, { frame: true });
       else if (model.focus_rows.length) selectRows(model.focus_rows);
       state.modelLoading = false;
+      placeSensorPins();
       applyDefects(); // repaints
       if (state.gotoPending) applyGoto();
       syncCamera(); // the first camera Python gets, once the model is in view
@@ -410,6 +441,43 @@ export function render({ model, el }) {
     readCustomColors();
     repaint();
   });
+  // Sensor conditions likewise: one byte per element row, used only if they fit this model.
+  function readSensorConditions() {
+    const bytes = model.sensor_conditions;
+    const fits = bytes && scene.table && bytes.byteLength === scene.table.count;
+    state.sensors = fits ? new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength) : null;
+  }
+  model.on('sensor_conditions', () => {
+    readSensorConditions();
+    repaint();
+  });
+  model.on('legend_note', () => repaint());
+
+  /** Sensor pins at the top centre of their elements (malformed or unknown rows skipped). */
+  function placeSensorPins() {
+    const table = scene.table;
+    const wanted = Array.isArray(model.sensor_pins) ? model.sensor_pins.map(plain) : [];
+    if (!table || state.modelLoading) {
+      sensorPins.setPins([]);
+      return;
+    }
+    const valid = (p) => p && Number.isInteger(p.row) && p.row >= 0 && p.row < table.count;
+    const rows = [...new Set(wanted.filter(valid).map((p) => p.row))].filter((r) => !state.sensorTops.has(r));
+    if (rows.length) {
+      const tops = scene.topCentres(rows);
+      for (const r of rows) state.sensorTops.set(r, tops.get(r) ?? null);
+    }
+    const placed = [];
+    for (const p of wanted) {
+      const top = valid(p) ? state.sensorTops.get(p.row) : null;
+      if (!top) continue;
+      placed.push({ ...p, point_m: glbToIfcPoint(top, table.originM) });
+    }
+    sensorPins.setPins(placed);
+    updatePins();
+  }
+  model.on('sensor_pins', () => placeSensorPins());
+  model.on('selected_point', () => sensorPins.setSelected(model.selected_point || 0));
   model.on('selected_global_id', () => {
     const current = state.selected ? state.selected.indexOf(1) : -1;
     const currentId = current >= 0 ? scene.table.globalIds[current] : '';
@@ -451,6 +519,7 @@ export function render({ model, el }) {
     defectsLoad?.abort();
     clearTimeout(state.cameraTimer);
     pins.dispose();
+    sensorPins.dispose();
     timeline.stop();
     scene.dispose();
   });
@@ -463,6 +532,7 @@ export function render({ model, el }) {
     repaint,
     isoDate,
     pins,
+    sensorPins,
     /**
      * What a click at this canvas point (CSS px) would pick, without selecting it:
      * {row, globalId, point_m (IFC world frame), onSurface} or null over nothing.
@@ -479,6 +549,11 @@ export function render({ model, el }) {
     pinScreenPosition(id) {
       updatePins();
       return pins.screenPosition(id);
+    },
+    /** Canvas point (CSS px) of a monitor point's sensor pin, or null if not shown. */
+    sensorPinScreenPosition(id) {
+      updatePins();
+      return sensorPins.screenPosition(id);
     },
     /** Canvas point (CSS px) of an IFC world point, or null when behind the camera. */
     screenPoint(pointM) {
@@ -501,6 +576,7 @@ export function render({ model, el }) {
   scene.setSection(model.section_axis || null, model.section_position);
   pins.setSelected(model.selected_issue || 0);
   pins.setPins(pinsParam());
+  sensorPins.setSelected(model.selected_point || 0);
   showQuery();
   loadModel();
   loadDefects();
