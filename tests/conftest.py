@@ -92,6 +92,28 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> ProcessedModels:
     return ProcessedModels(tmp_path_factory.mktemp("processed"))
 
 
+#: The MQTT broker of the bridge's tests (Mosquitto on this machine; ``TWIN_TEST_MQTT`` to move it).
+MQTT_URL = os.environ.get("TWIN_TEST_MQTT", "mqtt://127.0.0.1:1883")
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> str:
+    """The URL of a real MQTT broker that accepted a connection (default
+    ``mqtt://127.0.0.1:1883``). Missing: skipped locally, a failure under CI=true."""
+    from twin_server.domain.errors import Unavailable
+    from twin_server.mqtt import connect_publisher, parse_mqtt_url
+
+    try:
+        client = connect_publisher(
+            parse_mqtt_url(MQTT_URL), client_id=f"erji-test-probe-{os.getpid()}", timeout_s=5
+        )
+    except Unavailable as exc:
+        _missing(f"MQTT broker not reachable: {exc.detail}")
+    client.disconnect()
+    client.loop_stop()
+    return MQTT_URL
+
+
 #: Chromium flags for tests: no sandbox (containers), no GPU, and nothing that phones home.
 CHROMIUM_FLAGS = (
     "--headless",

@@ -7,7 +7,9 @@
     twin org add hq|region|project CODE NAME [--parent CODE]
     twin audit verify [--project CODE] [--anchor FILE]   issue histories intact? (1: tampered)
     twin audit anchor [--project CODE] [--out FILE]      chain heads to keep outside the database
-    twin demo [--sample FILE.ifc]                        demo portfolio (development mode)
+    twin demo [--sample FILE.ifc] [--projects N]         demo portfolio (development mode)
+    twin mqtt-bridge [--url mqtt://HOST:PORT]            MQTT sensor readings into the database
+    twin simulate-sensors [--via direct|http|mqtt]       demo sensor readings, with a few breaches
 
 Exit codes: 0 success; 1 the audit found a broken chain; 2 bad input or usage (one line
 on stderr naming the file and the reason, no traceback); 130 interrupted (Ctrl-C).

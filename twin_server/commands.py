@@ -1,5 +1,5 @@
 """Server-side ``twin`` commands: serve, worker, user and org administration, the audit
-check of issue histories, demo data.
+check of issue histories, demo data, the MQTT bridge and the sensor simulator.
 
 Each reads the one ``Settings`` object (``TWIN_*`` environment) and reports bad input as a
 one-line error with exit code 2, like ``twin ingest``.
@@ -128,6 +128,66 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--seed", type=int, default=2026, help="seed of the generated portfolio (default 2026)")
     demo.set_defaults(run=_demo)
+
+    bridge = commands.add_parser(
+        "mqtt-bridge",
+        help="store sensor readings published to an MQTT broker (TWIN_MQTT_URL); runs until Ctrl-C",
+        description="Subscribe to {prefix}/{project}/{point} and {prefix}/{project}/{device}/status (QoS 1) "
+        "and store what arrives, reconnecting with backoff. Not needed for HTTP ingest.",
+    )
+    bridge.add_argument("--url", help="the broker, mqtt://host:port or mqtts://… (default: TWIN_MQTT_URL)")
+    bridge.add_argument("--client-id", help="MQTT client id (default: TWIN_MQTT_CLIENT_ID)")
+    bridge.add_argument("--topic-prefix", help="first topic level(s) (default: TWIN_MQTT_TOPIC_PREFIX, twin)")
+    bridge.add_argument(
+        "--summary-every", type=_seconds, default=60.0, help="log the counts this often (s, default 60)"
+    )
+    bridge.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    bridge.set_defaults(run=_mqtt_bridge)
+
+    simulate = commands.add_parser(
+        "simulate-sensors",
+        help="simulated monitoring readings for the demo portfolio, threshold breaches included",
+        description="Set up devices and monitor points on each project and send them readings over a span "
+        "ending now (and on, with --live): an excavation point held in alarm, a dust spike that must not "
+        "fire, a device that falls silent.",
+    )
+    simulate.add_argument("--projects", help="project codes, comma-separated (default: every project)")
+    simulate.add_argument(
+        "--hours", type=_seconds, default=24.0, help="hours of readings back-filled up to now (default 24)"
+    )
+    simulate.add_argument("--live", action="store_true", help="then keep sending readings until Ctrl-C")
+    simulate.add_argument(
+        "--every", type=_seconds, default=10.0, help="with --live: seconds between readings (default 10)"
+    )
+    simulate.add_argument(
+        "--seed", type=int, default=2026, help="seed of the generated values (default 2026)"
+    )
+    simulate.add_argument(
+        "--via",
+        choices=("direct", "http", "mqtt"),
+        default="direct",
+        help="direct: into the database of the TWIN_* settings (development mode); http: POST to --url; "
+        "mqtt: publish to the broker (points set up through --url if given, else the database)",
+    )
+    simulate.add_argument(
+        "--url", help="with --via http (or mqtt): the server (default http://127.0.0.1:8000)"
+    )
+    simulate.add_argument("--user", default="admin", help="who logs in over HTTP (default admin)")
+    simulate.add_argument("--password", help="their password (default: the demo password)")
+    simulate.add_argument("--mqtt-url", help="with --via mqtt: the broker (default: TWIN_MQTT_URL)")
+    simulate.add_argument("--topic-prefix", help="with --via mqtt: default TWIN_MQTT_TOPIC_PREFIX (twin)")
+    simulate.set_defaults(run=_simulate_sensors)
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a positive number (of seconds or hours)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not positive")
+    return value
 
 
 def _settings():
@@ -389,3 +449,22 @@ def _demo(args: argparse.Namespace) -> int:
         runtime.close()
     print(result.describe())
     return 0
+
+
+def _mqtt_bridge(args: argparse.Namespace) -> int:
+    from .mqtt import run_bridge
+
+    return run_bridge(
+        _settings(),
+        url=args.url,
+        client_id=args.client_id,
+        topic_prefix=args.topic_prefix,
+        summary_every_s=args.summary_every,
+        log_level=args.log_level,
+    )
+
+
+def _simulate_sensors(args: argparse.Namespace) -> int:
+    from .simulate import run_simulation
+
+    return run_simulation(_settings(), args)

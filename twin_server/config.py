@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     sensor_retention_days: float = Field(90.0, gt=0)
     sensor_aggregate_retention_days: float = Field(730.0, gt=0)
     sensor_batch_max: int = Field(10_000, gt=0)
+    # Sensors over MQTT, for `twin mqtt-bridge` (a process of its own: the server never needs
+    # a broker, readings always come in over HTTP too). The broker: mqtt://host:port, or
+    # mqtts:// for TLS, with user:password@ before the host when it asks. The bridge's client
+    # id, under which the broker keeps its session (messages sent while the bridge restarts
+    # wait for it): one bridge per id. The topics' first level(s): {prefix}/{project}/{point}.
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_client_id: str = Field("erji-twin-bridge", min_length=1, max_length=128)
+    mqtt_topic_prefix: str = Field(
+        "twin", min_length=1, max_length=64, pattern=r"^[^/+#\x00-\x1f\x7f]+(/[^/+#\x00-\x1f\x7f]+)*$"
+    )
     # Project health: the weight of each dimension in the composite score (JSON in the
     # environment, e.g. TWIN_HEALTH_WEIGHTS='{"schedule":30,"quality":25,"safety":30,"other":15}'),
     # and which dimensions count towards the traffic light and the score (e.g. leave out
@@ -104,6 +114,16 @@ class Settings(BaseSettings):
                 "e.g. https://tiles.example.cn/{z}/{x}/{y}.png"
             )
         return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        scheme, _, rest = value.strip().partition("://")
+        if scheme.lower() not in ("mqtt", "mqtts", "tcp", "ssl") or not rest.strip("/"):
+            raise ValueError(
+                "TWIN_MQTT_URL must be mqtt://host[:port] or mqtts://host[:port], e.g. mqtt://127.0.0.1:1883"
+            )
+        return value.strip()
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
