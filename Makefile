@@ -23,7 +23,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make run    - set up and run Erji Twin on its embedded defaults (demo data)"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make bench  - run the API, ingest, portfolio and map benchmarks (figures go to docs/performance.md)"
+	@echo "make bench  - run the API, ingest, portfolio, map and sensor benchmarks (figures go to docs/performance.md)"
 	@echo "make bundle - rebuild the viewer's three.js bundle from viewer/js (commit the result)"
 	@echo "make lint   - ruff"
 
@@ -92,6 +92,7 @@ bench: $(VENV)/.installed bench-deps
 	$(PY) benchmarks/ingest.py --generated 100000 --repeat 1 --markdown
 	$(PY) benchmarks/portfolio.py --markdown
 	$(PY) benchmarks/map.py --markdown
+	$(PY) benchmarks/sensors.py --markdown
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
