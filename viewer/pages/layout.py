@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import panel as pn
+
+from ..client import NotAuthenticated, ViewerError
 
 # The box around an inline form (a new issue, an improvement action).
 FORM_STYLES = {
@@ -26,3 +30,21 @@ def page_header(*controls, user_line: pn.viewable.Viewable, language: pn.viewabl
         sizing_mode="stretch_width",
         styles={"border-bottom": "1px solid #d0d6de", "background": "#f7f9fb"},
     )
+
+
+async def load_or_warn(
+    load: Callable[[], Awaitable[object]],
+    *,
+    warn: Callable[[str], None],
+    text: Callable[[str], str],
+    standing: str = "",
+) -> None:
+    """Run a page's ``load``: the warning line shows ``standing`` (or nothing) while it works,
+    and a lost session or a server error instead of a traceback if it fails."""
+    try:
+        warn(standing)
+        await load()
+    except NotAuthenticated:
+        warn(text("session_expired"))
+    except ViewerError as exc:
+        warn(f"{text('server_error')}: {exc}")

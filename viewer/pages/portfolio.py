@@ -30,7 +30,6 @@ from ..client import (
     Action,
     AlertItem,
     Me,
-    NotAuthenticated,
     PortfolioSummary,
     ProjectHealth,
     RankedProject,
@@ -43,7 +42,7 @@ from ..client import (
     ViewerError,
 )
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, text
-from .layout import FORM_STYLES, page_header
+from .layout import FORM_STYLES, load_or_warn, page_header
 
 __all__ = [
     "DIMENSIONS",
@@ -726,15 +725,14 @@ class PortfolioPage(pn.viewable.Viewer):
     # ---- loading --------------------------------------------------------------------
     async def load(self) -> None:
         """Who the user is, then the month's portfolio, ranking and actions, and the feed."""
-        try:
+
+        async def everything() -> None:
             self._me = await self._client.me()
             self._show_user()
             await self.load_period()
             await self.load_alerts()
-        except NotAuthenticated:
-            self._warn(self._t("session_expired"))
-        except ViewerError as exc:
-            self._warn(f"{self._t('server_error')}: {exc}")
+
+        await self._reload(everything)
 
     # Answers can come back out of order (a quick second month chosen), so every fetch takes
     # a ticket and its result is dropped unless it is still the latest asked for.
@@ -771,13 +769,7 @@ class PortfolioPage(pn.viewable.Viewer):
             self._render_alerts()
 
     async def _reload(self, what: Callable[[], object]) -> None:
-        try:
-            self._warn("")
-            await what()
-        except NotAuthenticated:
-            self._warn(self._t("session_expired"))
-        except ViewerError as exc:
-            self._warn(f"{self._t('server_error')}: {exc}")
+        await load_or_warn(what, warn=self._warn, text=self._t)
 
     # ---- choices --------------------------------------------------------------------
     # Plain functions on purpose (as on the model page): ``_quiet`` must be read while the

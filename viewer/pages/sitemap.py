@@ -35,10 +35,10 @@ from urllib.parse import urlencode
 import panel as pn
 import param
 
-from ..client import Me, NotAuthenticated, NotFound, ProjectKpis, ProjectSite, TwinClient, ViewerError
+from ..client import Me, NotFound, ProjectKpis, ProjectSite, TwinClient, ViewerError
 from ..components.sitemap import Basemap, Datum, SiteMap, sites_datum
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, text
-from .layout import page_header
+from .layout import load_or_warn, page_header
 from .portfolio import DIMENSIONS, LIGHT_COLOURS, light_dot, model_link, months_back, reason_text
 
 __all__ = [
@@ -529,14 +529,13 @@ class SiteMapPage(pn.viewable.Viewer):
     # ---- loading --------------------------------------------------------------------
     async def load(self) -> None:
         """Who the user is, then the month's sites."""
-        try:
+
+        async def everything() -> None:
             self._me = await self._client.me()
             self._show_user()
             await self.load_sites()
-        except NotAuthenticated:
-            self._warn(self._t("session_expired"))
-        except ViewerError as exc:
-            self._warn(f"{self._t('server_error')}: {exc}")
+
+        await self._reload(everything)
 
     # Answers can come back out of order (a quick second month chosen), so every fetch takes
     # a ticket and its result is dropped unless it is still the latest asked for.
@@ -558,13 +557,8 @@ class SiteMapPage(pn.viewable.Viewer):
             await self.show_project(self.map.selected)
 
     async def _reload(self, what: Callable[[], object]) -> None:
-        try:
-            self._warn("" if self._basemap is not None else self._t("map_no_basemap"))
-            await what()
-        except NotAuthenticated:
-            self._warn(self._t("session_expired"))
-        except ViewerError as exc:
-            self._warn(f"{self._t('server_error')}: {exc}")
+        standing = "" if self._basemap is not None else self._t("map_no_basemap")
+        await load_or_warn(what, warn=self._warn, text=self._t, standing=standing)
 
     # ---- choices --------------------------------------------------------------------
     def _on_period_choice(self, event) -> None:
